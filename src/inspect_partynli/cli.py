@@ -1,0 +1,55 @@
+"""The ``partynli`` command: a thin dispatcher over the modules in :mod:`.commands`.
+
+Each command module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args)``
+(returning an exit code).  Bad input is reported as one line on stderr with exit code 2:
+commands raise :class:`UsageError` (or one of the data errors below) and this module prints
+it, so users never see a traceback for a mistake of theirs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from .errors import UserInputError
+
+#: Command modules under ``inspect_partynli.commands``, in the order ``--help`` lists them.
+COMMANDS = ("humans", "metrics", "export", "explanations", "report", "run")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="partynli",
+        description="Label and explanation variation of LLM annotators vs humans (PartyNLI).",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f".commands.{name}", __package__)
+        except ModuleNotFoundError as error:
+            if error.name and error.name.endswith(f"commands.{name}"):
+                continue  # command not built yet
+            raise
+        sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except UserInputError as error:
+        print(f"partynli {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"partynli {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

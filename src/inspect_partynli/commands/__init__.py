@@ -1,0 +1,1 @@
+"""One module per ``partynli`` subcommand (see :mod:`inspect_partynli.cli`)."""

@@ -1,0 +1,86 @@
+"""The study's two prompts, verbatim, and their version hash.
+
+``SYSTEM_PROMPT`` is the paper's Figure 6 and ``USER_PROMPT_TEMPLATE`` its Figure 7, with the
+PDF's wrapped lines joined.  The system prompt contains a literal JSON object with braces, so
+the messages are built here with plain string replacement rather than through Inspect's
+template helpers (which would treat ``{...}`` as format fields).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+SYSTEM_PROMPT = """\
+You are an expert at natural language inference tasks.
+Always provide your responses as valid JSON that can be parsed by Python's json.loads() function.
+
+Your response format should be:
+{
+  "classification": {
+    "label": "...",
+    "explanation": "..."
+  },
+  "highlights": {
+    "context": "...",
+    "statement": "..."
+  }
+}
+
+For classification labels:
+- If selecting multiple classes, sort them alphabetically and join with hyphens (e.g., "either-false-true")
+
+For highlights:
+- Mark highlighted segments with '<<' at the beginning and '>>' at the end
+- Only highlight the most important words/phrases mentioned in explanations
+
+CRITICAL: Respond with ONLY the raw JSON object. Do not use markdown formatting, code blocks, or any wrapper text.
+
+Do NOT wrap your response in:
+- ```json ... ```
+- ``` ... ```
+- Any markdown formatting
+- Any explanatory text before or after the JSON"""
+
+#: Figure 7; the two ``{}`` are filled with the premise (context) and hypothesis (statement).
+USER_PROMPT_TEMPLATE = """\
+Read the following Context and Statement (introduced respectively by the [CONTEXT] and [STATEMENT] tags):
+[CONTEXT] {}
+[STATEMENT] {}
+
+Choose one or more from the following:
+
+If you feel uncertain and you feel that multiple options apply, choose them all instead, even though it might feel contradictory.
+Assuming the context is true, the statement:
+
+- true: is most likely to be true
+- either: can be either true or false
+- false: is most likely false
+
+Explain, in a few sentences, why you chose your answer.
+If you chose more than one option, elaborate in which circumstances each option is possible.
+Explain all the options you chose.
+Your explanation should include new information and refer to specific parts of the sentences. It should NOT simply repeat the sentences.
+Avoid "The context and statement means the same/opposite thing". Specify which part of the context and statement means the same/opposite thing.
+Avoid "Just because X doesn't mean Y". Say under what circumstances X does not mean Y, or say that X can mean Y or Z.
+Avoid "The statement is ambiguous/it's not clear what it means". Elaborate what the possible meanings are and why it is ambiguous.
+
+Highlight the words in the Context and Statement that are relevant to your explanations.
+Your explanations should refer to specific words/parts of sentences.
+Highlight those words and phrases that your explanations mentioned.
+Only highlight the words that are most important for the explanations."""  # noqa: E501
+
+
+def user_prompt(premise: str, hypothesis: str) -> str:
+    """Figure 7 with ``[CONTEXT]`` = premise and ``[STATEMENT]`` = hypothesis.
+
+    Filled positionally (first ``{}`` then the second), so braces inside the item's own text
+    are left untouched.
+    """
+    head, middle, tail = USER_PROMPT_TEMPLATE.split("{}")
+    return f"{head}{premise}{middle}{hypothesis}{tail}"
+
+
+#: Short content hash of both prompts, recorded in every log so runs can be told apart.
+PROMPT_VERSION = hashlib.sha256(
+    (SYSTEM_PROMPT + "\x00" + USER_PROMPT_TEMPLATE).encode("utf-8")
+).hexdigest()[:12]

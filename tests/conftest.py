@@ -1,0 +1,47 @@
+"""Shared test fixtures.
+
+The tests read third-party data from ``../shared`` beside the checkout (never committed):
+LiveNLI via ``INSPECT_PARTYNLI_DATA`` and the PartyNLI fixture.  Inspect's log folder and
+the package cache are redirected into a temporary folder so tests leave nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("PARTYNLI_SHARED", REPO.parent / "shared"))
+DATA_DIR = Path(os.environ.get("INSPECT_PARTYNLI_DATA", SHARED / "data"))
+FIXTURE_CSV = SHARED / "fixtures" / "partynli-ministral-8b.csv"
+
+os.environ.setdefault("INSPECT_PARTYNLI_DATA", str(DATA_DIR))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Keep the package cache out of the user's home during tests."""
+    monkeypatch.setenv("INSPECT_PARTYNLI_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(scope="session")
+def livenli():
+    """LiveNLI as loaded by the package (one row per item and worker)."""
+    from inspect_partynli.livenli import load_livenli
+
+    if not (DATA_DIR / "livenli.csv").is_file():
+        pytest.fail(f"LiveNLI not found in {DATA_DIR}: set INSPECT_PARTYNLI_DATA")
+    return load_livenli(DATA_DIR)
+
+
+@pytest.fixture(scope="session")
+def fixture_csv() -> Path:
+    """The PartyNLI ministral-8b annotations (609 rows) from ../shared/fixtures."""
+    if not FIXTURE_CSV.is_file():
+        pytest.fail(f"PartyNLI fixture not found at {FIXTURE_CSV}")
+    return FIXTURE_CSV
