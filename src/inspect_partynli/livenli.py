@@ -315,3 +315,35 @@ def human_annotation_table(livenli: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return conform(table)
+
+
+def sample_metadata(livenli: pd.DataFrame) -> dict[str, dict]:
+    """Per-item metadata carried by every Inspect sample (JSON-serialisable), keyed by uid.
+
+    Keys: ``premise, hypothesis, gold`` (study label from the uid's last letter),
+    ``livenli_workers, livenli_multi, livenli_single`` (per worker, sorted by worker id),
+    ``livenli_distribution`` (label -> share, study's single-label rule),
+    ``chaosnli_counts`` (label -> count, or None), ``mnli_labels`` (list of study labels),
+    ``n_annotators``, ``has_chaosnli``.
+    """
+    distribution = human_distribution(livenli, "livenli")
+    metadata: dict[str, dict] = {}
+    for uid, rows in livenli.groupby("uid", sort=True):
+        first = rows.iloc[0]
+        chaos = first["chaos_counts"]
+        metadata[uid] = {
+            "premise": first["premise"],
+            "hypothesis": first["hypothesis"],
+            "gold": first["gold"],
+            "livenli_workers": rows["worker_id"].tolist(),
+            "livenli_multi": rows["class_multi"].tolist(),
+            "livenli_single": rows["class_simple"].tolist(),
+            "livenli_distribution": {
+                label: float(distribution.at[uid, label]) for label in LABELS
+            },
+            "chaosnli_counts": dict(zip(LABELS, chaos, strict=True)) if chaos else None,
+            "mnli_labels": list(first["mnli_labels"]),
+            "n_annotators": len(rows),
+            "has_chaosnli": chaos is not None,
+        }
+    return metadata
