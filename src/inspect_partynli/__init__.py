@@ -3,6 +3,57 @@
 The Inspect task ``inspect_partynli/livenli`` runs the PartyNLI study (Kulmizev et al.) on
 LiveNLI; the analysis functions read its logs into an annotation table and compute the
 study's label and explanation variation metrics.
+
+The public names below are imported lazily (on first use), so ``import inspect_partynli``
+and the ``partynli`` command stay fast and do not load Inspect until it is needed.
 """
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
 __version__ = "0.1.0"
+
+#: Public name -> the submodule defining it (add new exports here).
+_EXPORTS: dict[str, str] = {
+    # the Inspect task (``livenli_task`` because ``inspect_partynli.livenli`` is the data
+    # module) and its building blocks
+    "livenli_task": "task",
+    "annotate": "task",
+    "livenli_samples": "task",
+    "livenli_messages": "task",
+    "sweep_values": "task",
+    # the offline participants (model API ``partynli/...``)
+    "PartyNLIModelAPI": "providers",
+    # LiveNLI and the human references
+    "load_livenli": "livenli",
+    "human_distribution": "livenli",
+    "sample_metadata": "livenli",
+    # prompts and labels
+    "SYSTEM_PROMPT": "prompts",
+    "USER_PROMPT_TEMPLATE": "prompts",
+    "PROMPT_VERSION": "prompts",
+    "user_prompt": "prompts",
+    "LABELS": "labels",
+    "single_label": "labels",
+}
+
+#: Exported names that differ from the name in their module.
+_ALIASES = {"livenli_task": "livenli"}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'inspect_partynli' has no attribute {name!r}")
+    source = import_module(f".{module}", __name__)
+    value = getattr(source, _ALIASES.get(name, name))
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
