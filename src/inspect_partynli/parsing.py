@@ -1,0 +1,601 @@
+"""A model's reply -> a parsed annotation, or a parse failure with a reason category (pure).
+
+The system prompt (paper, Figure 6) asks for one raw JSON object::
+
+    {"classification": {"label": "either-true", "explanation": "..."},
+     "highlights": {"context": "... <<span>> ...", "statement": "... <<span>> ..."}}
+
+Real replies are messier.  :func:`parse_reply` accepts every reply whose annotation is
+unambiguous and classifies every other one under one of :data:`FAILURE_REASONS`.  It never
+raises.  What is accepted, and why:
+
+* **Wrappers**: code fences (```` ```json ````), text before or after the object, and reasoning
+  blocks ``<think>...</think>`` (also ``<thinking>``, ``<reasoning>``; an orphan ``</think>``
+  drops everything before it) are ignored.  The object is found by a quote-aware brace scanner.
+* **Lenient JSON**: single-quoted strings (Python-literal dicts), trailing commas, ``True`` /
+  ``False`` / ``None``, unquoted keys, raw newlines in strings, and unescaped double quotes
+  inside a string (a quote counts as closing a string only when the next non-blank character
+  is ``,`` ``}`` ``]`` ``:`` or the end -- always true in valid JSON, so valid JSON is never
+  misread).
+* **Where the label is**: ``classification.label`` (or ``labels``), a string or list under
+  ``classification`` itself, or ``label`` at the top level; the answer may also be nested
+  inside another object.  Keys are case-insensitive.  When a reply holds several answer
+  objects they must agree on the label set (else ``conflicting``).
+* **Label spellings** (see :func:`normalise_label`): any case; entailment / neutral /
+  contradiction; the prompt's own option texts ("is most likely to be true", "can be either
+  true or false", "is most likely false"); combinations in any order, joined by ``-`` ``,``
+  ``|`` ``/`` ``;`` ``+`` ``&`` or " and ", or given as a JSON list; duplicates collapse.
+  Single letters (``e``/``n``/``c``) are refused: in this study ``e`` could mean *either*.
+* **A bare label** with no JSON at all (the whole reply is e.g. ``True`` or ``either-true``)
+  is accepted with an empty explanation.
+* **Highlights** are optional: spans marked ``<<...>>`` in ``highlights.context`` /
+  ``.statement`` (``premise`` / ``hypothesis`` accepted as key aliases); a list value is a list
+  of spans (markers optional).  Spans not found in the premise / hypothesis (case- and
+  whitespace-insensitive) are reported in ``unmatched_highlights`` but do not fail the reply.
+
+Truncation (decision): a reply that was cut off -- an object whose braces never close, an
+unclosed ``<think>`` block, or no complete answer when the provider's stop reason is
+``max_tokens`` / ``model_length`` -- is a ``truncated`` failure, even when an inner
+``classification`` object happens to be complete: the annotation (explanation, highlights) is
+incomplete, and raising the token limit gives the real answer.  The recoverable label is still
+reported in ``raw_label`` and ``detail``.  A complete answer is accepted whatever the stop
+reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from inspect_partynli.labels import ERROR_LABEL, LABELS, NLI_TO_LABEL, multi_label, single_label
+
+#: Every failure category, in one place.  ``""`` means parsed.
+FAILURE_REASONS: tuple[str, ...] = (
+    "empty",  # nothing but whitespace (or only a reasoning block)
+    "truncated",  # cut off: unclosed object or <think>, or a length stop without an answer
+    "no_json",  # no JSON object and no bare label
+    "bad_json",  # an object is there but cannot be read even leniently
+    "no_label",  # JSON read, but no label field, or an empty one
+    "unknown_label",  # a label that is not (a combination of) true / either / false
+    "conflicting",  # several answer objects with different label sets
+    "content_filter",  # the provider stopped the reply (stop reason content_filter)
+    "parser_error",  # an unexpected internal error (a bug; never expected)
+)
+
+#: Provider stop reasons (Inspect's ``StopReason``) that mean the reply was cut off.
+TRUNCATING_STOP_REASONS: frozenset[str] = frozenset({"max_tokens", "model_length"})
+
+#: Keys of the highlights object, with aliases.
+HIGHLIGHT_KEYS: dict[str, tuple[str, ...]] = {
+    "context": ("context", "premise"),
+    "statement": ("statement", "hypothesis"),
+}
+
+# Words for each label (full NLI names from labels.py; single letters deliberately left out).
+_LABEL_WORDS: dict[str, str] = {
+    **{label: label for label in LABELS},
+    **{name: label for name, label in NLI_TO_LABEL.items() if len(name) > 1},
+    "entailed": "true",
+    "entails": "true",
+    "entail": "true",
+    "contradicts": "false",
+    "contradictory": "false",
+    "contradict": "false",
+}
+
+# The prompt's option texts (Figure 7) and close variants, after lower-casing.
+_LABEL_PHRASES: dict[str, str] = {
+    "is most likely to be true": "true",
+    "most likely to be true": "true",
+    "most likely true": "true",
+    "likely true": "true",
+    "can be either true or false": "either",
+    "could be either true or false": "either",
+    "either true or false": "either",
+    "is most likely false": "false",
+    "most likely false": "false",
+    "likely false": "false",
+}
+
+_SEPARATORS = re.compile(r"\s*(?:[-,|/;+&]|\band\b)\s*")
+_TOKEN_JUNK = " \t\r\n\"'`*_.!?()[]{}<>\u201c\u201d\u2018\u2019"
+_THINK_BLOCK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.IGNORECASE | re.DOTALL)
+_THINK_OPEN = re.compile(r"<(think|thinking|reasoning)>", re.IGNORECASE)
+_THINK_CLOSE = re.compile(r"</(think|thinking|reasoning)>", re.IGNORECASE)
+_FENCE = re.compile(r"```[A-Za-z0-9_-]*")
+_SPAN = re.compile(r"<<(.*?)>>", re.DOTALL)
+_PY_LITERALS = {"True": "true", "False": "false", "None": "null"}
+_CLOSERS = frozenset(",}]:")
+_JSON_ESCAPES = frozenset('"\\/bfnrtu')
+_JSON_LITERALS = frozenset({"true", "false", "null"})
+_MAX_OBJECTS = 200  # complete top-level objects examined per reply
+_MAX_SALVAGE = 20  # inner objects tried when reporting the label of a truncated reply
+_MAX_DEPTH = 50  # nesting searched for the answer object
+
+
+@dataclass(frozen=True)
+class ParsedReply:
+    """One reply as an annotation.  ``parsed`` is False exactly when ``failure`` is set."""
+
+    parsed: bool
+    labels: frozenset[str] = frozenset()
+    multi_label: str = ERROR_LABEL
+    label: str = ERROR_LABEL
+    explanation: str = ""
+    highlights: dict[str, list[str]] = field(
+        default_factory=lambda: {"context": [], "statement": []}
+    )
+    unmatched_highlights: dict[str, list[str]] = field(
+        default_factory=lambda: {"context": [], "statement": []}
+    )
+    failure: str = ""
+    detail: str = ""
+    raw_label: str = ""
+
+
+class _LabelError(ValueError):
+    """A label value that cannot be normalised; ``reason`` is a failure category."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+# --------------------------------------------------------------------------------- labels
+
+
+def _label_of_token(token: str) -> str | None:
+    token = " ".join(token.split()).strip(_TOKEN_JUNK)
+    token = re.sub(r"^(?:the statement|statement)\s+", "", token)
+    found = _LABEL_WORDS.get(token) or _LABEL_PHRASES.get(token)
+    if found is None and "(" in token:  # "either (can be either true or false)"
+        bare = re.sub(r"\(.*?(\)|$)", " ", token)
+        found = _label_of_token(bare) if bare.strip(_TOKEN_JUNK) else None
+    if found is None and ":" in token:  # "true: is most likely to be true", "label: true"
+        head, _, tail = token.partition(":")
+        found = _label_of_token(head) or _label_of_token(tail)
+    return found
+
+
+def normalise_label(value: Any) -> frozenset[str]:
+    """The label set written in ``value`` (a string, a list of strings, or a JSON boolean).
+
+    Raises :class:`ValueError` (with ``reason`` ``no_label`` or ``unknown_label``) when the
+    value is empty or holds anything that is not one of the study's labels.
+
+    >>> sorted(normalise_label("True, Either"))
+    ['either', 'true']
+    """
+    if isinstance(value, bool):  # "label": true -- a JSON boolean, still unambiguous
+        return frozenset({"true" if value else "false"})
+    if value is None:
+        raise _LabelError("no_label", "the label is null")
+    if isinstance(value, (list, tuple)):
+        chosen: set[str] = set()
+        for item in value:
+            try:
+                chosen |= normalise_label(item)
+            except _LabelError as exc:
+                if exc.reason != "no_label":  # empty list items are skipped
+                    raise
+        if not chosen:
+            raise _LabelError("no_label", "the label list is empty")
+        return frozenset(chosen)
+    if not isinstance(value, str):
+        raise _LabelError("unknown_label", f"label is a {type(value).__name__}: {value!r}")
+    text = " ".join(value.lower().split()).strip(_TOKEN_JUNK)
+    if not text:
+        raise _LabelError("no_label", "the label is empty")
+    whole = _label_of_token(text)
+    if whole is not None:
+        return frozenset({whole})
+    chosen = set()
+    for token in _SEPARATORS.split(text):
+        if not token.strip(_TOKEN_JUNK):
+            continue
+        label = _label_of_token(token)
+        if label is None:
+            raise _LabelError("unknown_label", f"unknown label {token.strip()!r} in {value!r}")
+        chosen.add(label)
+    if not chosen:
+        raise _LabelError("no_label", f"no label in {value!r}")
+    return frozenset(chosen)
+
+
+# ------------------------------------------------------------------- lenient JSON scanning
+
+
+def _closes_string(text: str, index: int) -> bool:
+    """Whether the quote at ``index`` ends a string: next non-blank char is , } ] : or the end."""
+    n = len(text)
+    j = index + 1
+    while j < n and text[j] in " \t\r\n":
+        j += 1
+    return j >= n or text[j] in _CLOSERS
+
+
+def _scan_object(text: str, start: int) -> tuple[int | None, str]:
+    """Scan the object opening at ``text[start] == "{"``; return (end index or None, JSON).
+
+    The returned JSON text is a repaired copy (double quotes, no trailing commas, JSON
+    literals, quoted bare keys).  ``None`` as the end means the object never closes.
+    """
+    out: list[str] = []
+    depth = 0
+    quote = ""
+    i = start
+    n = len(text)
+    while i < n:
+        ch = text[i]
+        if quote:  # inside a string
+            if ch == "\\" and i + 1 < n:
+                nxt = text[i + 1]
+                if nxt == "'":  # \' is Python, not JSON
+                    out.append("'")
+                elif nxt in _JSON_ESCAPES:
+                    out.append("\\" + nxt)
+                else:  # a stray backslash: keep it literally
+                    out.append("\\\\" + nxt)
+                i += 2
+                continue
+            if ch == quote and _closes_string(text, i):
+                out.append('"')
+                quote = ""
+            elif ch == '"':
+                out.append('\\"')
+            elif ch == "\n":
+                out.append("\\n")
+            elif ch == "\r":
+                out.append("\\r")
+            elif ch == "\t":
+                out.append("\\t")
+            else:
+                out.append(ch)
+            i += 1
+            continue
+        if ch in "\"'":
+            quote = ch
+            out.append('"')
+        elif ch in "{[":
+            depth += 1
+            out.append(ch)
+        elif ch in "}]":
+            while out and out[-1] in " \t\r\n":
+                out.pop()
+            if out and out[-1] == ",":
+                out.pop()
+            out.append(ch)
+            depth -= 1
+            if depth == 0:
+                return i, "".join(out)
+        elif ch.isalpha() or ch == "_":
+            j = i
+            while j < n and (text[j].isalnum() or text[j] == "_"):
+                j += 1
+            word = text[i:j]
+            k = j
+            while k < n and text[k] in " \t\r\n":
+                k += 1
+            if k < n and text[k] == ":" and word not in _PY_LITERALS:
+                out.append(json.dumps(word))  # an unquoted key
+            elif word in _PY_LITERALS or word in _JSON_LITERALS:
+                out.append(_PY_LITERALS.get(word, word))
+            else:  # an unquoted string value
+                out.append(json.dumps(word))
+            i = j
+            continue
+        else:
+            out.append(ch)
+        i += 1
+    return None, "".join(out)
+
+
+def _load(json_text: str) -> Any:
+    try:
+        return json.loads(json_text, strict=False)
+    except (ValueError, RecursionError):
+        return None
+
+
+@dataclass
+class _Scan:
+    objects: list[Any] = field(default_factory=list)  # parsed complete top-level objects
+    unreadable: int = 0  # balanced objects that did not parse
+    unclosed_at: int | None = None  # where an object that never closes starts
+
+
+def _scan(text: str) -> _Scan:
+    """All top-level ``{...}`` objects of ``text``, parsed leniently."""
+    scan = _Scan()
+    i = text.find("{")
+    while i != -1 and len(scan.objects) + scan.unreadable < _MAX_OBJECTS:
+        end, json_text = _scan_object(text, i)
+        if end is None:
+            scan.unclosed_at = i
+            break
+        loaded = _load(json_text)
+        if isinstance(loaded, dict):
+            scan.objects.append(loaded)
+        else:
+            scan.unreadable += 1
+        i = text.find("{", end + 1)
+    return scan
+
+
+# ------------------------------------------------------------------------ the answer object
+
+
+def _lower_keys(obj: dict) -> dict:
+    return {str(k).strip().lower(): v for k, v in obj.items()}
+
+
+def _walk(obj: Any) -> Iterator[dict]:
+    """Every dict in ``obj``, outermost first (breadth first, bounded depth)."""
+    level = [obj]
+    for _ in range(_MAX_DEPTH):
+        nxt: list[Any] = []
+        for item in level:
+            if isinstance(item, dict):
+                yield item
+                nxt.extend(item.values())
+            elif isinstance(item, list):
+                nxt.extend(item)
+        if not nxt:
+            return
+        level = nxt
+
+
+def _find_answer(obj: Any) -> dict | None:
+    """The dict holding ``classification`` (preferred) or a top-level-style ``label``."""
+    fallback = None
+    for candidate in _walk(obj):
+        keys = _lower_keys(candidate)
+        if "classification" in keys:
+            return keys
+        if fallback is None and ("label" in keys or "labels" in keys):
+            fallback = keys
+    return fallback
+
+
+def _label_value(answer: dict) -> tuple[bool, Any]:
+    """(found, value) of the label field of an answer object."""
+    classification = answer.get("classification")
+    if isinstance(classification, dict):
+        inner = _lower_keys(classification)
+        for key in ("label", "labels"):
+            if key in inner:
+                return True, inner[key]
+    elif isinstance(classification, (str, list, bool)):
+        return True, classification
+    for key in ("label", "labels"):
+        if key in answer:
+            return True, answer[key]
+    return False, None
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return " ".join(part for part in (_as_text(v) for v in value) if part)
+    if isinstance(value, dict):
+        return " ".join(f"{k}: {_as_text(v)}" for k, v in value.items() if _as_text(v))
+    return str(value)
+
+
+def _explanation(answer: dict) -> str:
+    classification = answer.get("classification")
+    if isinstance(classification, dict):
+        inner = _lower_keys(classification)
+        if "explanation" in inner:
+            return _as_text(inner["explanation"])
+    return _as_text(answer.get("explanation"))
+
+
+def _spans(value: Any) -> list[str]:
+    """Spans marked <<...>> in a highlight value (a string, or a list of spans)."""
+    if isinstance(value, str):
+        return [s.strip() for s in _SPAN.findall(value) if s.strip()]
+    if isinstance(value, list):
+        spans: list[str] = []
+        for item in value:
+            if not isinstance(item, str):
+                continue
+            if "<<" in item:
+                spans.extend(_spans(item))
+            elif item.strip():  # an explicit list of spans needs no markers
+                spans.append(item.strip())
+        return spans
+    return []
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _highlights(
+    answer: dict, premise: str, hypothesis: str
+) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    raw = answer.get("highlights")
+    classification = answer.get("classification")
+    if not isinstance(raw, dict) and isinstance(classification, dict):
+        raw = _lower_keys(classification).get("highlights")  # nested one level too deep
+    keys = _lower_keys(raw) if isinstance(raw, dict) else {}
+    sources = {"context": premise, "statement": hypothesis}
+    found: dict[str, list[str]] = {}
+    unmatched: dict[str, list[str]] = {}
+    for name, aliases in HIGHLIGHT_KEYS.items():
+        value = next((keys[a] for a in aliases if a in keys), None)
+        found[name] = _spans(value)
+        source = _norm(sources[name] or "")
+        unmatched[name] = [s for s in found[name] if source and _norm(s) not in source]
+    return found, unmatched
+
+
+# ---------------------------------------------------------------------------- entry point
+
+
+def _failure(reason: str, detail: str, raw_label: str = "") -> ParsedReply:
+    return ParsedReply(parsed=False, failure=reason, detail=detail, raw_label=raw_label)
+
+
+def _raw(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _strip_reasoning(text: str) -> tuple[str, bool]:
+    """Remove reasoning blocks; return (rest, whether a reasoning block was left unclosed)."""
+    text = _THINK_BLOCK.sub(" ", text)
+    closes = list(_THINK_CLOSE.finditer(text))
+    if closes:  # orphan closing tag: the opening one was part of the chat template
+        text = text[closes[-1].end():]
+    opened = _THINK_OPEN.search(text)
+    if opened:
+        return text[: opened.start()], True
+    return text, False
+
+
+def _salvage_label(text: str, start: int) -> str:
+    """The label of a complete inner answer inside a cut-off reply ("" if none)."""
+    i = text.find("{", start + 1)
+    for _ in range(_MAX_SALVAGE):
+        if i == -1:
+            return ""
+        end, json_text = _scan_object(text, i)
+        answer = _find_answer(_load(json_text)) if end is not None else None
+        if answer is not None:
+            found, value = _label_value(answer)
+            if found:
+                return _raw(value)
+        i = text.find("{", i + 1)
+    return ""
+
+
+def _parse(text: str, premise: str, hypothesis: str, stop_reason: str | None) -> ParsedReply:
+    cut_off = stop_reason in TRUNCATING_STOP_REASONS
+    if not text.strip():
+        return _failure("empty", "the reply is empty")
+    body, unclosed_think = _strip_reasoning(text)
+    if unclosed_think and not body.strip():
+        return _failure("truncated", "the reasoning block (<think>) never closes: no answer")
+    if not body.strip():
+        return _failure("empty", "the reply holds only a reasoning block, no answer")
+
+    scan = _scan(body)
+    answers = [a for a in (_find_answer(obj) for obj in scan.objects) if a is not None]
+
+    if not answers:
+        if scan.unclosed_at is not None or unclosed_think or cut_off:
+            raw = _salvage_label(body, scan.unclosed_at) if scan.unclosed_at is not None else ""
+            why = (
+                "a JSON object never closes" if scan.unclosed_at is not None
+                else "a reasoning block never closes" if unclosed_think
+                else f"no complete answer and the stop reason is {stop_reason!r}"
+            )
+            note = f" (a complete label {raw!r} was found inside it)" if raw else ""
+            return _failure("truncated", f"the reply was cut off: {why}{note}", raw)
+        if stop_reason == "content_filter":
+            return _failure("content_filter", "the provider's content filter stopped the reply")
+        if scan.objects:
+            return _failure("no_label", "the JSON has no classification or label field")
+        if scan.unreadable:
+            return _failure("bad_json", "a JSON object is there but cannot be read")
+        bare = _FENCE.sub(" ", body)
+        try:
+            labels = normalise_label(bare)
+        except ValueError:
+            return _failure("no_json", "no JSON object and no bare label in the reply")
+        return _accepted(labels, bare.strip(), "", {}, premise, hypothesis, "bare label, no JSON")
+
+    readings: list[tuple[dict, frozenset[str], Any]] = []
+    for answer in answers:
+        found, value = _label_value(answer)
+        if not found:
+            if len(answers) == 1:
+                return _failure("no_label", "the classification has no label field")
+            continue
+        try:
+            readings.append((answer, normalise_label(value), value))
+        except _LabelError as exc:
+            if len(answers) == 1:
+                return _failure(exc.reason, str(exc), _raw(value))
+    if not readings:
+        return _failure("no_label", f"none of the {len(answers)} answer objects has a valid label")
+    distinct = {labels for _, labels, _ in readings}
+    if len(distinct) > 1:
+        sets = sorted(multi_label(labels) for labels in distinct)
+        return _failure(
+            "conflicting",
+            f"{len(readings)} answer objects disagree: {', '.join(sets)}",
+            "; ".join(_raw(value) for _, _, value in readings),
+        )
+    answer, labels, value = readings[-1]
+    note = f"{len(readings)} identical answer objects" if len(readings) > 1 else ""
+    return _accepted(labels, _raw(value), _explanation(answer), answer, premise, hypothesis, note)
+
+
+def _accepted(
+    labels: frozenset[str],
+    raw_label: str,
+    explanation: str,
+    answer: dict,
+    premise: str,
+    hypothesis: str,
+    detail: str,
+) -> ParsedReply:
+    highlights, unmatched = _highlights(answer, premise, hypothesis)
+    return ParsedReply(
+        parsed=True,
+        labels=labels,
+        multi_label=multi_label(labels),
+        label=single_label(labels),
+        explanation=explanation,
+        highlights=highlights,
+        unmatched_highlights=unmatched,
+        failure="",
+        detail=detail,
+        raw_label=raw_label,
+    )
+
+
+def parse_reply(
+    text: str | None,
+    premise: str = "",
+    hypothesis: str = "",
+    *,
+    stop_reason: str | None = None,
+) -> ParsedReply:
+    """Parse one model reply into an annotation, or classify why it cannot be parsed.
+
+    Args:
+        text: the reply (``None`` or non-string values are tolerated).
+        premise, hypothesis: the item's texts, to flag highlight spans not found in them
+            (not checked when empty).
+        stop_reason: the provider's stop reason (Inspect's ``ModelOutput.stop_reason``);
+            ``max_tokens`` / ``model_length`` mark a reply without a complete answer as
+            ``truncated``.
+
+    Never raises: an unexpected internal error becomes the failure ``parser_error``.
+    """
+    try:
+        if text is None:
+            text = ""
+        elif isinstance(text, bytes):
+            text = text.decode("utf-8", errors="replace")
+        elif not isinstance(text, str):
+            text = str(text)
+        premise = premise if isinstance(premise, str) else ""
+        hypothesis = hypothesis if isinstance(hypothesis, str) else ""
+        return _parse(text, premise, hypothesis, stop_reason)
+    except Exception as exc:  # noqa: BLE001 - the contract is "never raises"
+        return _failure("parser_error", f"internal parser error: {type(exc).__name__}: {exc}")
