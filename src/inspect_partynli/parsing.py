@@ -458,7 +458,7 @@ def _strip_reasoning(text: str) -> tuple[str, bool]:
     text = _THINK_BLOCK.sub(" ", text)
     closes = list(_THINK_CLOSE.finditer(text))
     if closes:  # orphan closing tag: the opening one was part of the chat template
-        text = text[closes[-1].end():]
+        text = text[closes[-1].end() :]
     opened = _THINK_OPEN.search(text)
     if opened:
         return text[: opened.start()], True
@@ -498,8 +498,10 @@ def _parse(text: str, premise: str, hypothesis: str, stop_reason: str | None) ->
         if scan.unclosed_at is not None or unclosed_think or cut_off:
             raw = _salvage_label(body, scan.unclosed_at) if scan.unclosed_at is not None else ""
             why = (
-                "a JSON object never closes" if scan.unclosed_at is not None
-                else "a reasoning block never closes" if unclosed_think
+                "a JSON object never closes"
+                if scan.unclosed_at is not None
+                else "a reasoning block never closes"
+                if unclosed_think
                 else f"no complete answer and the stop reason is {stop_reason!r}"
             )
             note = f" (a complete label {raw!r} was found inside it)" if raw else ""

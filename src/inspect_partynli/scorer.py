@@ -1,0 +1,279 @@
+"""The Inspect scorer ``inspect_partynli/livenli_scorer`` and the run-time metrics it prints.
+
+Every reply becomes one :class:`~inspect_ai.scorer.Score` (see :func:`reply_score`); nothing is
+reduced across epochs, because each epoch is one annotation (a "trial" in the study).  The
+scorer is registered, so an old log can be re-scored after a parser fix::
+
+    inspect score LOG --scorer inspect_partynli/livenli_scorer --action overwrite --overwrite
+
+The metrics are declared ``scores="unreduced"``: Inspect hands them one ``SampleScore`` per
+(sample, epoch) whatever epoch reducer the task or a re-score uses, and they group the
+scores by sample id themselves.  They are quick summaries; the study's full analysis (entropy,
+KL, alpha, bootstrap...) lives in the annotation-table functions.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from inspect_ai.scorer import (
+    Metric,
+    SampleScore,
+    Score,
+    Scorer,
+    Target,
+    metric,
+    scorer,
+)
+from inspect_ai.solver import TaskState
+
+from inspect_partynli.labels import ERROR_LABEL, LABEL_INDEX, LABELS
+from inspect_partynli.parsing import parse_reply
+
+#: Keys of ``Score.value`` (always all present).
+VALUE_KEYS: tuple[str, ...] = (
+    "label",
+    "multi_label",
+    "parsed",
+    "failure",
+    "temperature",
+    "top_p",
+    "n_labels",
+)
+
+#: The sample-metadata key holding the LiveNLI human label distribution ({label: share}).
+HUMAN_DISTRIBUTION_KEY = "livenli_distribution"
+
+
+# ------------------------------------------------------------------------------ scoring
+
+
+def _setting(metadata: Mapping[str, Any], name: str) -> float | None:
+    value = metadata.get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def reply_score(
+    completion: str | None,
+    metadata: Mapping[str, Any] | None = None,
+    stop_reason: str | None = None,
+) -> Score:
+    """The Score of one reply (pure; what :func:`livenli_scorer` returns for a sample).
+
+    ``value`` has every key of :data:`VALUE_KEYS`; ``answer`` is the multi-label (``error``
+    when unparsed); ``explanation`` is the reply's explanation, or, for a failure, the parse
+    error (as in the study's export, where error rows carry the error as explanation);
+    ``metadata`` holds the explanation, highlights, unmatched highlights, the label as written
+    and the failure detail.
+    """
+    metadata = metadata if isinstance(metadata, Mapping) else {}
+    reply = parse_reply(
+        completion,
+        str(metadata.get("premise") or ""),
+        str(metadata.get("hypothesis") or ""),
+        stop_reason=stop_reason,
+    )
+    explanation = (
+        reply.explanation if reply.parsed else f"parse error ({reply.failure}): {reply.detail}"
+    )
+    return Score(
+        value={
+            "label": reply.label,
+            "multi_label": reply.multi_label,
+            "parsed": int(reply.parsed),
+            "failure": reply.failure,
+            "temperature": _setting(metadata, "temperature"),
+            "top_p": _setting(metadata, "top_p"),
+            "n_labels": len(reply.labels),
+        },
+        answer=reply.multi_label,
+        explanation=explanation,
+        metadata={
+            "explanation": reply.explanation,
+            "highlights": reply.highlights,
+            "unmatched_highlights": reply.unmatched_highlights,
+            "raw_label": reply.raw_label,
+            "failure_detail": reply.detail,
+            "stop_reason": stop_reason,
+        },
+    )
+
+
+def _error_score(exc: BaseException, metadata: Mapping[str, Any] | None) -> Score:
+    """Last-resort Score when scoring itself fails (never expected): a parser_error."""
+    detail = f"scorer error: {type(exc).__name__}: {exc}"
+    metadata = metadata if isinstance(metadata, Mapping) else {}
+    return Score(
+        value={
+            "label": ERROR_LABEL,
+            "multi_label": ERROR_LABEL,
+            "parsed": 0,
+            "failure": "parser_error",
+            "temperature": _setting(metadata, "temperature"),
+            "top_p": _setting(metadata, "top_p"),
+            "n_labels": 0,
+        },
+        answer=ERROR_LABEL,
+        explanation=f"parse error (parser_error): {detail}",
+        metadata={
+            "explanation": "",
+            "highlights": {"context": [], "statement": []},
+            "unmatched_highlights": {"context": [], "statement": []},
+            "raw_label": "",
+            "failure_detail": detail,
+            "stop_reason": None,
+        },
+    )
+
+
+# ------------------------------------------------------------------------------ metrics
+
+
+def _parsed_label(score: SampleScore) -> str | None:
+    """The single label of a parsed reply, or None (unparsed, or not one of our scores)."""
+    value = score.score.value
+    if not isinstance(value, Mapping) or not value.get("parsed"):
+        return None
+    label = value.get("label")
+    return label if label in LABEL_INDEX else None
+
+
+def _human_distribution(metadata: Mapping[str, Any] | None) -> np.ndarray | None:
+    """The LiveNLI human distribution of a sample, in LABELS order (None when absent)."""
+    shares = (metadata or {}).get(HUMAN_DISTRIBUTION_KEY)
+    if not isinstance(shares, Mapping):
+        return None
+    try:
+        vector = np.array([float(shares.get(label) or 0.0) for label in LABELS])
+    except (TypeError, ValueError):
+        return None
+    return vector if np.isfinite(vector).all() and vector.sum() > 0 else None
+
+
+def _items(scores: Sequence[SampleScore]) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """Per item (sample id): model label counts over its epochs and the human distribution."""
+    counts: dict[Any, np.ndarray] = defaultdict(lambda: np.zeros(len(LABELS)))
+    human: dict[Any, np.ndarray | None] = {}
+    for score in scores:
+        key = score.sample_id
+        tally = counts[key]
+        label = _parsed_label(score)
+        if label is not None:
+            tally[LABEL_INDEX[label]] += 1
+        if human.get(key) is None:
+            human[key] = _human_distribution(score.sample_metadata)
+    return [(counts[key], human[key]) for key in counts]
+
+
+def majority(counts: np.ndarray) -> int:
+    """Index (in LABELS order) of the majority label; a tie goes to the first label."""
+    return int(np.argmax(counts))
+
+
+def js_distance(p: np.ndarray, q: np.ndarray) -> float:
+    """Jensen-Shannon distance (natural log) as ``scipy.spatial.distance.jensenshannon``."""
+    from scipy.spatial.distance import jensenshannon
+
+    return float(jensenshannon(p, q))
+
+
+@metric(scores="unreduced")
+def parse_rate() -> Metric:
+    """Share of replies (sample x epoch) that were parsed."""
+
+    def compute(scores: list[SampleScore]) -> float:
+        values = [s.score.value for s in scores]
+        parsed = [bool(v.get("parsed")) for v in values if isinstance(v, Mapping)]
+        return sum(parsed) / len(parsed) if parsed else float("nan")
+
+    return compute
+
+
+@metric(scores="unreduced")
+def label_shares() -> Metric:
+    """Share of each single label (``share_either`` ...) among the parsed replies."""
+
+    def compute(scores: list[SampleScore]) -> dict[str, float]:
+        labels = [label for label in map(_parsed_label, scores) if label is not None]
+        total = len(labels)
+        return {
+            f"share_{label}": labels.count(label) / total if total else float("nan")
+            for label in LABELS
+        }
+
+    return compute
+
+
+@metric(scores="unreduced")
+def agree() -> Metric:
+    """Share of items whose majority label across epochs equals the LiveNLI human majority.
+
+    Over the items that carry a human distribution.  An item with no parsed reply has no
+    majority and counts as disagreeing (so parse failures lower Agree).
+    """
+
+    def compute(scores: list[SampleScore]) -> float:
+        items = [(c, h) for c, h in _items(scores) if h is not None]
+        if not items:
+            return float("nan")
+        hits = sum(c.sum() > 0 and majority(c) == majority(h) for c, h in items)
+        return hits / len(items)
+
+    return compute
+
+
+@metric(scores="unreduced")
+def js() -> Metric:
+    """Mean Jensen-Shannon distance between each item's label distribution and LiveNLI's.
+
+    The model's distribution is its single-label counts over the epochs, normalised.  Items
+    without a human distribution, or with no parsed reply (no distribution), are left out.
+    """
+
+    def compute(scores: list[SampleScore]) -> float:
+        distances = [
+            js_distance(c / c.sum(), h) for c, h in _items(scores) if h is not None and c.sum()
+        ]
+        return float(np.mean(distances)) if distances else float("nan")
+
+    return compute
+
+
+@scorer(metrics=[parse_rate(), label_shares(), agree(), js()])
+def livenli_scorer() -> Scorer:
+    """Parse each reply into the study's annotation (labels, explanation, highlights).
+
+    Never raises: an unparseable reply is a Score with ``parsed`` 0 and a failure category.
+    """
+
+    async def score(state: TaskState, target: Target) -> Score:
+        metadata = getattr(state, "metadata", None)
+        try:
+            output = state.output
+            return reply_score(
+                output.completion if output is not None else "",
+                metadata,
+                output.stop_reason if output is not None else None,
+            )
+        except Exception as exc:  # noqa: BLE001 - the contract is "never raises"
+            return _error_score(exc, metadata)
+
+    return score
+
+
+__all__ = [
+    "VALUE_KEYS",
+    "agree",
+    "js",
+    "js_distance",
+    "label_shares",
+    "livenli_scorer",
+    "majority",
+    "parse_rate",
+    "reply_score",
+]
