@@ -28,7 +28,6 @@ from inspect_ai.model import (
     ChatMessage,
     ChatMessageSystem,
     ChatMessageUser,
-    get_model,
 )
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
@@ -132,10 +131,18 @@ def livenli_samples(data: str | None = None, subset: str = "all") -> list[Sample
 
 
 def _configured(name: str) -> float | None:
-    """The value of a generation parameter the run sends anyway (CLI/model config), or None."""
-    from inspect_ai.model._generate_config import active_generate_config
+    """A generation parameter the run sends anyway (``--temperature``, model config), or None.
 
-    config = get_model().config.merge(active_generate_config())
+    Mirrors how Inspect resolves the config of the active model: its own config merged with
+    the eval's active generate config.
+    """
+    from inspect_ai.model._generate_config import active_generate_config
+    from inspect_ai.model._model import active_model
+
+    config = active_generate_config()
+    model = active_model()
+    if model is not None:
+        config = model.config.merge(config)
     return getattr(config, name)
 
 
