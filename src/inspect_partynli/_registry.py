@@ -1,6 +1,6 @@
 """What Inspect must be able to name (entry point ``inspect_ai`` -> ``inspect_partynli``).
 
-Imports only: the task ``inspect_partynli/livenli`` the model API ``partynli/...``
+Imports only: the task ``inspect_partynli/livenli``, the model API ``partynli/...``
 and the scorer ``inspect_partynli/livenli_scorer`` (so ``inspect score`` can re-score a log).
 """
 
