@@ -1,0 +1,255 @@
+"""The offline participants ``partynli/livenli-annotators`` and ``partynli/replay``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pandas as pd
+import pytest
+from inspect_ai.model import ChatMessageUser, get_model
+
+from inspect_partynli.errors import SourceError, UsageError
+from inspect_partynli.prompts import SYSTEM_PROMPT, user_prompt
+from inspect_partynli.providers import (
+    Annotators,
+    PartyNLIModelAPI,
+    annotation_json,
+    mark_spans,
+    prompt_pair,
+    read_annotations_file,
+)
+from inspect_partynli.task import livenli_messages
+
+
+@pytest.fixture(scope="module")
+def annotators(livenli):
+    return PartyNLIModelAPI("livenli-annotators")
+
+
+@pytest.fixture(scope="module")
+def items(livenli):
+    return livenli.groupby("uid").first()
+
+
+def messages(items, uid):
+    return livenli_messages(items.loc[uid, "premise"], items.loc[uid, "hypothesis"])
+
+
+# --- building blocks -------------------------------------------------------------------------
+
+
+def test_mark_spans():
+    text = "need not be prepared"
+    assert mark_spans(text, [(0, 4), (12, 20)]) == "<<need>> not be <<prepared>>"
+    assert mark_spans(text, []) == text
+    assert mark_spans(text, [(12, 20), (0, 4)]) == "<<need>> not be <<prepared>>"  # any order
+    assert mark_spans(text, [(0, 6), (5, 8)]) == "<<need not>> be prepared"  # overlap merged
+    assert mark_spans(text, [(15, 99), (3, 3)]) == "need not be pre<<pared>>"  # clipped, empty
+    assert mark_spans(text, [(0, 4), (4, 8)]) == "<<need>><< not>> be prepared"  # touching
+
+
+def test_annotation_json_is_the_system_prompt_format():
+    reply = annotation_json("either-true", 'says "x"', "<<a>> b", "c")
+    assert json.loads(reply) == {
+        "classification": {"label": "either-true", "explanation": 'says "x"'},
+        "highlights": {"context": "<<a>> b", "statement": "c"},
+    }
+    assert reply.startswith('{\n  "classification": {\n    "label": "either-true",')
+
+
+def test_prompt_pair():
+    pair = ("A premise.", "A hypothesis.")
+    assert prompt_pair(user_prompt(*pair)) == [pair]
+    assert prompt_pair("What is 1 + 1?") == []
+    assert prompt_pair(SYSTEM_PROMPT) == []
+    # a premise containing the separator yields every split; the caller picks the known item
+    tricky = user_prompt("p\n[STATEMENT] q", "h")
+    assert ("p\n[STATEMENT] q", "h") in prompt_pair(tricky)
+
+
+# --- livenli-annotators ------------------------------------------------------------------------
+
+
+def _label(reply: str) -> str:
+    return json.loads(reply)["classification"]["label"]
+
+
+def test_epoch_e_is_the_items_eth_worker(annotators, items, livenli):
+    rows = livenli[livenli["uid"] == "78105n"].reset_index(drop=True)
+    asked = messages(items, "78105n")
+    for epoch in range(1, 11):
+        reply = json.loads(annotators.reply(asked, epoch))
+        row = rows.iloc[epoch - 1]
+        assert reply["classification"] == {
+            "label": row["class_multi"],
+            "explanation": row["explanation"],
+        }
+        assert reply["highlights"] == {
+            "context": mark_spans(row["premise"], row["highlight_p"]),
+            "statement": mark_spans(row["hypothesis"], row["highlight_h"]),
+        }
+    labels = [_label(annotators.reply(asked, epoch)) for epoch in range(1, 11)]
+    assert labels[:3] == ["either", "either-false", "false"]  # workers w1, w2, w4
+    assert annotators.reply(asked, 11) == annotators.reply(asked, 1)  # wraps after 10 workers
+
+
+def test_first_reply_of_the_first_item(annotators, items):
+    reply = json.loads(annotators.reply(messages(items, "10164e"), 1))  # worker w0
+    assert reply["classification"]["label"] == "either-true"
+    assert reply["highlights"] == {
+        "context": "findings, the Administrator has determined that an environmental impact "
+        "statement <<need not>> be prepared.",
+        "statement": "The Administrator believes a environmental impact statement "
+        "<<should not>> be prepared.",
+    }
+
+
+def test_wraps_at_the_items_own_number_of_workers(annotators, items, livenli):
+    counts = livenli.groupby("uid").size()
+    uid = counts.idxmax()
+    n = int(counts.max())
+    assert n == 38
+    asked = messages(items, uid)
+    assert annotators.reply(asked, n + 1) == annotators.reply(asked, 1)
+    assert annotators.reply(asked, n) != annotators.reply(asked, 1) or n == 1
+
+
+def test_every_worker_reply_reproduces_the_recorded_labels(livenli):
+    replies = Annotators(livenli)
+    for uid, rows in livenli.groupby("uid"):
+        got = [_label(replies.reply(uid, e)) for e in range(1, len(rows) + 1)]
+        assert got == rows["class_multi"].tolist()
+
+
+def test_unknown_prompt_is_a_clear_error(annotators):
+    with pytest.raises(ValueError, match="answers only the LiveNLI prompts"):
+        annotators.reply([ChatMessageUser(content="What is 1 + 1?")], 1)
+    with pytest.raises(ValueError, match="names no LiveNLI item"):
+        annotators.reply(livenli_messages("Not a LiveNLI premise.", "Nor this."), 1)
+
+
+def test_generate_outside_an_eval_is_epoch_one_with_usage(items, annotators):
+    model = get_model("partynli/livenli-annotators")
+    asked = messages(items, "78105n")
+    output = asyncio.run(model.generate(asked))
+    assert output.completion == annotators.reply(asked, 1)
+    assert output.usage is not None and output.usage.output_tokens > 0
+    assert output.usage.total_tokens == output.usage.input_tokens + output.usage.output_tokens
+
+
+# --- replay ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ministral(fixture_csv):
+    return pd.read_csv(fixture_csv, dtype={"sent_id": str}, keep_default_na=False)
+
+
+def test_replay_epoch_is_trial(fixture_csv, ministral, items):
+    model = PartyNLIModelAPI("replay", path=str(fixture_csv))
+    for trial in (1, 5):
+        for row in ministral[ministral["trial"] == trial].head(5).itertuples():
+            reply = json.loads(model.reply(messages(items, row.sent_id), trial))
+            assert reply["classification"] == {
+                "label": row.class_multi,
+                "explanation": row.explanation,
+            }
+            # PartyNLI files have no highlights: the texts come back unmarked
+            assert reply["highlights"]["context"] == items.loc[row.sent_id, "premise"]
+
+
+def test_replay_missing_trial_is_an_empty_reply(fixture_csv, ministral, items):
+    trial4 = set(ministral.loc[ministral["trial"] == 4, "sent_id"])
+    (missing,) = set(items.index) - trial4
+    model = PartyNLIModelAPI("replay", path=str(fixture_csv), participant="ministral-8b")
+    assert model.reply(messages(items, missing), 4) == ""
+    assert model.reply(messages(items, missing), 3) != ""
+    assert model.reply(messages(items, missing), 6) == ""  # no trial 6 at all
+
+
+def _write(frame: pd.DataFrame, path) -> str:
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def test_replay_error_rows_become_unparseable_replies(ministral, items, tmp_path):
+    frame = ministral.head(3).copy()
+    frame.loc[frame.index[0], ["class_simple", "class_multi", "explanation"]] = [
+        "error", "error", "Expecting ',' delimiter: line 3 column 5 (char 40)",
+    ]  # fmt: skip
+    model = PartyNLIModelAPI("replay", path=_write(frame, tmp_path / "errors.csv"))
+    row = frame.iloc[0]
+    reply = model.reply(messages(items, row["sent_id"]), int(row["trial"]))
+    assert reply == "Expecting ',' delimiter: line 3 column 5 (char 40)"
+
+
+def test_replay_parquet(ministral, items, tmp_path):
+    path = tmp_path / "ministral.parquet"
+    ministral.to_parquet(path)
+    model = PartyNLIModelAPI("replay", path=str(path))
+    row = ministral.iloc[0]
+    reply = json.loads(model.reply(messages(items, row["sent_id"]), int(row["trial"])))
+    assert reply["classification"]["label"] == row["class_multi"]
+
+
+def test_replay_several_participants(ministral, items, tmp_path):
+    other = ministral.assign(participant="qwen3", class_multi="false", class_simple="false")
+    path = _write(pd.concat([ministral, other]), tmp_path / "two.csv")
+    with pytest.raises(UsageError, match="several participants.*ministral-8b, qwen3"):
+        PartyNLIModelAPI("replay", path=path)
+    with pytest.raises(UsageError, match="'gpt' is not in the replay file.*ministral-8b, qwen3"):
+        PartyNLIModelAPI("replay", path=path, participant="gpt")
+    row = ministral.iloc[0]
+    asked = messages(items, row["sent_id"])
+    qwen = PartyNLIModelAPI("replay", path=path, participant="qwen3")
+    assert _label(qwen.reply(asked, int(row["trial"]))) == "false"
+    # partynli/replay/NAME is short for -M participant=NAME
+    short = PartyNLIModelAPI("replay/qwen3", path=path)
+    assert short.reply(asked, int(row["trial"])) == qwen.reply(asked, int(row["trial"]))
+
+
+def test_replay_duplicate_trials_need_an_experiment(ministral, items, tmp_path):
+    hi = ministral.assign(experiment="model_mix_hi", class_multi="true", class_simple="true")
+    path = _write(pd.concat([ministral, hi]), tmp_path / "mixes.csv")
+    with pytest.raises(UsageError, match="-M experiment=NAME.*model_mix_hi, model_mix_lo"):
+        PartyNLIModelAPI("replay", path=path)
+    model = PartyNLIModelAPI("replay", path=path, experiment="model_mix_hi")
+    row = ministral.iloc[0]
+    assert _label(model.reply(messages(items, row["sent_id"]), int(row["trial"]))) == "true"
+    with pytest.raises(UsageError, match="experiment 'size_ablation' not found"):
+        PartyNLIModelAPI("replay", path=path, experiment="size_ablation")
+
+
+def test_replay_bad_files(tmp_path, ministral):
+    with pytest.raises(SourceError, match="replay file not found"):
+        read_annotations_file(tmp_path / "none.csv")
+    path = _write(ministral.drop(columns=["trial", "class_multi"]), tmp_path / "short.csv")
+    with pytest.raises(SourceError, match=r"missing column\(s\) trial, class_multi"):
+        read_annotations_file(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "message"),
+    [
+        ("gpt-4", {}, "unknown model partynli/gpt-4; choose partynli/livenli-annotators"),
+        ("livenli-annotators/x", {}, "unknown model"),
+        ("replay", {}, "needs the file to replay: -M path=FILE"),
+        ("livenli-annotators", {"path": "x.csv"}, "takes only -M data=PATH"),
+        ("livenli-annotators", {"temperature": 1}, "does not take -M temperature"),
+        ("replay/a", {"path": "x.csv", "participant": "b"}, "participant given twice"),
+    ],
+)
+def test_model_argument_errors(name, args, message):
+    with pytest.raises(UsageError, match=message):
+        PartyNLIModelAPI(name, **args)
+
+
+def test_data_argument(tmp_path, items, livenli):
+    from inspect_partynli.livenli import DataNotFoundError, resolve_livenli
+
+    explicit = PartyNLIModelAPI("livenli-annotators", data=str(resolve_livenli().parent))
+    assert _label(explicit.reply(messages(items, "78105n"), 2)) == "either-false"
+    missing = PartyNLIModelAPI("livenli-annotators", data=str(tmp_path))
+    with pytest.raises(DataNotFoundError):
+        missing.reply(messages(items, "78105n"), 1)
