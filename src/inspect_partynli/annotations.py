@@ -1,0 +1,669 @@
+"""Inspect logs and PartyNLI files -> one annotation table (and back out to a PartyNLI file).
+
+:func:`load_annotations` takes any mix of
+
+* Inspect logs (``.eval`` or ``.json``) of the ``livenli`` task, or folders holding them
+  (searched recursively; a folder contributes its logs only, never CSV/Parquet files), and
+* PartyNLI-schema files (``.csv`` or ``.parquet``, the study's export format),
+
+and returns one DataFrame in the annotation-table schema
+(:mod:`inspect_partynli.annotation_schema`), one row per (item, participant, trial).
+
+Reading logs
+------------
+Labels live in the scorer's ``Score.value`` dict (``label``, ``multi_label``, ``parsed``,
+``failure``, ``temperature``, ``top_p``), so the fast path reads only the log header and
+Inspect's *sample summaries*.  Summaries truncate text, so full samples are read only when
+``explanations=True`` (the explanation is ``Score.explanation``).
+
+One log row per sample and epoch: ``trial`` = epoch, ``model`` = the full model id,
+``participant`` = the ``participants`` mapping's name for the model if given, else the
+model argument ``participant`` (the replay provider), else the model name without its
+provider prefix (``openai/gpt-4.1`` -> ``gpt-4.1``).  ``experiment`` is
+``temperature_sweep`` / ``top_p_sweep`` for sweeps (the sample's ``sweep`` metadata, else the
+task argument ``sweep``) and ``single`` otherwise, unless overridden.
+
+Robustness (deterministic, and reported in ONE :class:`AnnotationWarning` per call):
+
+* logs of other tasks are ignored;
+* samples that errored (or were cancelled) are skipped; logs with status ``error``,
+  ``cancelled`` or ``started`` contribute the samples they completed;
+* samples without a livenli score (the scorer did not run, e.g. ``--no-score``) are skipped,
+  not counted as parse failures: score the log with ``inspect score`` first;
+* the same annotation -- (participant, model, experiment, temperature, top_p, item, trial) --
+  found in several logs (an eval-set retry, a re-run): the latest log wins (ordered by the
+  log's ``eval.created``, then its completion time, then path);
+* (item, epoch) pairs a run was meant to produce but that no log holds are counted as
+  missing.
+
+Reading PartyNLI files
+----------------------
+Columns ``sent_id, participant, trial, class_simple`` are required (a :class:`SourceError`
+lists what is missing); the other schema columns are filled when absent and extra columns
+(e.g. the study's ``tsne_*``/``umap_*`` projections) are kept.  ``class_simple == 'error'``
+rows are parse failures (``parsed`` False, ``failure_reason`` ``error``; the explanation
+holds the parse error).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .annotation_schema import ANNOTATION_COLUMNS, PARTYNLI_COLUMNS, conform
+from .errors import OutputExistsError, SourceError, UsageError
+from .labels import ERROR_LABEL, LABELS
+
+#: Task names (``log.eval.task``) this reader accepts: the registered name, and the bare
+#: name Inspect records when the task is run from a file.
+LIVENLI_TASKS: tuple[str, ...] = ("inspect_partynli/livenli", "livenli")
+
+#: The scorer whose ``Score.value`` dict holds the labels (key in ``sample.scores``).
+SCORER_NAME = "livenli_scorer"
+
+LOG_SUFFIXES: tuple[str, ...] = (".eval", ".json")
+TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".parquet")
+
+#: Columns a PartyNLI file must have (everything else can be filled in).
+PARTYNLI_REQUIRED: tuple[str, ...] = ("sent_id", "participant", "trial", "class_simple")
+
+#: ``failure_reason`` of parse-failure rows read from PartyNLI files.
+PARTYNLI_FAILURE = "error"
+
+#: Fields of a sample the explanation reader never needs (speeds up ``.eval`` reads).
+_EXCLUDED_SAMPLE_FIELDS = {"messages", "events", "store", "attachments", "output"}
+
+#: The key that identifies one annotation across logs (retries and re-runs collapse on it).
+ANNOTATION_KEY: tuple[str, ...] = (
+    "participant", "model", "experiment", "temperature", "top_p", "sent_id", "trial",
+)  # fmt: skip
+
+_SUPERSEDED = "logs whose annotations a later log superseded (eval-set retry or re-run)"
+_MAX_NAMED = 3  # file names listed per warning line before "and N more"
+
+
+class AnnotationWarning(UserWarning):
+    """Something in the sources was skipped or superseded; the message says what."""
+
+
+# --------------------------------------------------------------------------------------
+# public API
+
+
+def load_annotations(
+    sources: str | os.PathLike | Iterable[str | os.PathLike],
+    *,
+    explanations: bool = False,
+    include_humans: bool = False,
+    data: str | os.PathLike | None = None,
+    progress: bool = False,
+    participants: Mapping[str, str] | None = None,
+    num_params: Mapping[str, float] | None = None,
+    experiment: str | None = None,
+) -> pd.DataFrame:
+    """Read Inspect logs and PartyNLI files into one annotation table.
+
+    Args:
+        sources: a path or an iterable of paths: Inspect logs (``.eval``/``.json``), folders
+            of logs (recursive), PartyNLI files (``.csv``/``.parquet``).
+        explanations: also read explanations from logs (reads full samples, slower).
+            PartyNLI files always carry theirs.
+        include_humans: append the LiveNLI workers as participants
+            (:func:`inspect_partynli.livenli.human_annotation_table`).
+        data: where LiveNLI is (see :func:`inspect_partynli.livenli.resolve_livenli`);
+            used only with ``include_humans``.
+        progress: show a progress bar over files on stderr.
+        participants: model id (full, e.g. ``openai/gpt-4.1``, or without provider) ->
+            participant name, for log rows.
+        num_params: participant (or model id) -> size in billions; fills ``num_params``
+            where it is unknown (always for logs).
+        experiment: experiment name for every log row (default: from the task arguments).
+
+    Returns:
+        The annotation table: log rows first (sorted by participant, model, experiment,
+        settings, item, trial), then PartyNLI files in the order given, then humans.
+
+    Raises:
+        SourceError: a source is missing, unreadable or of an unknown kind.
+    """
+    logs, tables = _expand_sources(sources)
+    notes = _Notes()
+    frames: list[pd.DataFrame] = []
+    with _progress_bar(len(logs) + len(tables), enabled=progress) as advance:
+        reader = _LogReader(
+            explanations=explanations,
+            participants=participants or {},
+            experiment=experiment,
+            notes=notes,
+        )
+        for path in logs:
+            reader.read(path)
+            advance()
+        if logs:
+            frames.append(reader.table())
+        for path in tables:
+            frames.append(read_partynli_file(path))
+            advance()
+    if include_humans:
+        from .livenli import human_annotation_table, load_livenli
+
+        frames.append(human_annotation_table(load_livenli(data)))
+    table = conform(pd.concat(frames, ignore_index=True)) if frames else _empty()
+    if num_params:
+        table = _fill_num_params(table, num_params)
+    notes.warn()
+    return table
+
+
+def read_partynli_file(path: str | os.PathLike) -> pd.DataFrame:
+    """Read one PartyNLI-schema CSV or Parquet file into the annotation-table schema."""
+    path = Path(path)
+    frame = _read_table_file(path)
+    missing = [column for column in PARTYNLI_REQUIRED if column not in frame.columns]
+    if missing:
+        raise SourceError(
+            f"{path}: not a PartyNLI file: missing column(s) {', '.join(missing)} "
+            f"(needs {', '.join(PARTYNLI_REQUIRED)})"
+        )
+    frame["class_simple"] = frame["class_simple"].astype(str).str.strip()
+    bad = sorted(set(frame["class_simple"]) - {*LABELS, ERROR_LABEL})
+    if bad:
+        shown = ", ".join(repr(value) for value in bad[:_MAX_NAMED])
+        raise SourceError(
+            f"{path}: column class_simple holds {len(bad)} unknown value(s) ({shown}); "
+            f"expected one of {', '.join((*LABELS, ERROR_LABEL))}"
+        )
+    trial = pd.to_numeric(frame["trial"], errors="coerce")
+    if trial.isna().any() or (trial % 1 != 0).any():
+        raise SourceError(f"{path}: column trial must hold whole numbers (1-based runs)")
+    frame["trial"] = trial.astype(int)
+    failed = frame["class_simple"] == ERROR_LABEL
+    if "parsed" not in frame.columns:
+        frame["parsed"] = ~failed
+    else:
+        frame["parsed"] = _as_bool(frame["parsed"]) & ~failed
+    if "failure_reason" not in frame.columns:
+        frame["failure_reason"] = np.where(failed, PARTYNLI_FAILURE, "")
+    if "participant_type" not in frame.columns:
+        frame["participant_type"] = "model"
+    if "model" not in frame.columns:
+        frame["model"] = frame["participant"]
+    frame["source"] = str(path)
+    return conform(frame)
+
+
+def write_partynli_file(
+    table: pd.DataFrame, path: str | os.PathLike, *, force: bool = False
+) -> Path:
+    """Write ``table`` as a PartyNLI file (``.csv`` or ``.parquet``, from the suffix).
+
+    The PartyNLI columns come first, the rest after.  Refuses to replace an existing file
+    unless ``force`` (:class:`OutputExistsError`); writes to a temporary file first so a
+    failed write never leaves a half-written or clobbered file.
+    """
+    path = check_output_path(path, force=force)
+    frame = conform(table)
+    columns = list(PARTYNLI_COLUMNS) + [c for c in frame.columns if c not in PARTYNLI_COLUMNS]
+    frame = frame[columns]
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        if path.suffix.lower() == ".csv":
+            frame.to_csv(temporary, index=False)
+        else:
+            frame.to_parquet(temporary, index=False)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return path
+
+
+def check_output_path(path: str | os.PathLike, *, force: bool = False) -> Path:
+    """Validate an output path for :func:`write_partynli_file` before any work is done."""
+    path = Path(path)
+    if path.suffix.lower() not in TABLE_SUFFIXES:
+        raise UsageError(
+            f"{path}: unknown output format {path.suffix or '(no extension)'!r}; "
+            f"use {' or '.join(TABLE_SUFFIXES)}"
+        )
+    if path.is_dir():
+        raise UsageError(f"{path}: is a folder, expected a file name")
+    if path.exists() and not force:
+        raise OutputExistsError(f"{path} exists; pass --force to overwrite it")
+    if not path.parent.is_dir():
+        raise UsageError(f"{path.parent}: output folder does not exist")
+    return path
+
+
+def participant_name(model: str, model_args: Mapping[str, Any] | None = None,
+                     participants: Mapping[str, str] | None = None) -> str:  # fmt: skip
+    """The participant a model's log rows belong to (see the module docstring)."""
+    short = model.split("/", 1)[1] if "/" in model else model
+    participants = participants or {}
+    for key in (model, short):
+        if key in participants:
+            return str(participants[key])
+    if model_args and model_args.get("participant"):
+        return str(model_args["participant"])
+    return short
+
+
+# --------------------------------------------------------------------------------------
+# sources
+
+
+def _expand_sources(
+    sources: str | os.PathLike | Iterable[str | os.PathLike],
+) -> tuple[list[Path], list[Path]]:
+    """Split sources into (log files, PartyNLI files), each path once, checking every one."""
+    if isinstance(sources, (str, os.PathLike)):
+        sources = [sources]
+    logs: list[Path] = []
+    tables: list[Path] = []
+    seen: set[Path] = set()
+
+    def add(bucket: list[Path], path: Path) -> None:
+        key = path.resolve()
+        if key not in seen:
+            seen.add(key)
+            bucket.append(path)
+
+    for source in sources:
+        path = Path(source)
+        if path.is_dir():
+            found = _logs_in_folder(path)
+            if not found:
+                raise SourceError(f"{path}: folder holds no Inspect logs (.eval or .json)")
+            for log in found:
+                add(logs, log)
+        elif not path.exists():
+            raise SourceError(f"{path}: no such file or folder")
+        elif path.suffix.lower() in LOG_SUFFIXES:
+            add(logs, path)
+        elif path.suffix.lower() in TABLE_SUFFIXES:
+            add(tables, path)
+        else:
+            raise SourceError(
+                f"{path}: unknown kind of source {path.suffix or '(no extension)'!r}; expected "
+                f"Inspect logs ({', '.join(LOG_SUFFIXES)}), PartyNLI files "
+                f"({', '.join(TABLE_SUFFIXES)}) or folders of logs"
+            )
+    if not logs and not tables:
+        raise SourceError("no sources given")
+    return logs, tables
+
+
+def _logs_in_folder(folder: Path) -> list[Path]:
+    """Inspect log files under ``folder``, recursively, sorted by path.
+
+    Like Inspect's own listing: every ``.eval`` file, and ``.json`` files whose name starts
+    with a log timestamp (so eval-set's ``logs.json`` and other JSON files are left alone).
+    Hidden folders are skipped.
+    """
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith(".eval") or (name.endswith(".json") and _timestamped(name)):
+                found.append(Path(root) / name)
+    return found
+
+
+def _timestamped(name: str) -> bool:
+    return len(name) >= 19 and name[:4].isdigit() and name[4] == "-" and name[10] == "T"
+
+
+# --------------------------------------------------------------------------------------
+# Inspect logs
+
+
+@dataclass
+class _Log:
+    """What the reader keeps of one log header."""
+
+    path: Path
+    order: tuple
+    run: str  # the run (model, participant, experiment) it belongs to: for missing epochs
+    expected: set[tuple[str, int]]
+
+
+@dataclass
+class _LogReader:
+    """Accumulates rows from livenli logs; :meth:`table` resolves duplicates."""
+
+    explanations: bool
+    participants: Mapping[str, str]
+    experiment: str | None
+    notes: _Notes
+    logs: list[_Log] = field(default_factory=list)
+    columns: dict[str, list] = field(
+        default_factory=lambda: {name: [] for name in (*_LOG_ROW_FIELDS, "_completed", "_log")}
+    )
+
+    def read(self, path: Path) -> None:
+        header = _read_header(path)
+        task = header.eval.task
+        if task not in LIVENLI_TASKS:
+            self.notes.add(f"logs of other tasks ({task})", path)
+            return
+        if header.status != "success":
+            self.notes.add(f"logs with status {header.status} (kept their completed samples)",
+                           path)  # fmt: skip
+        model = header.eval.model
+        participant = participant_name(model, header.eval.model_args, self.participants)
+        task_sweep = header.eval.task_args.get("sweep")
+        index = len(self.logs)
+        samples = self._samples(path)
+        unscored = errored = 0
+        present: set[tuple[str, int]] = set()
+        append = self.columns
+        for sample_id, epoch, error, scores, metadata, completed, explanation in samples:
+            if error:
+                errored += 1
+                continue
+            value = _livenli_value(scores)
+            if value is None:
+                unscored += 1
+                continue
+            sweep = (metadata or {}).get("sweep") or task_sweep
+            label = str(value.get("label", ERROR_LABEL))
+            parsed = bool(value.get("parsed", label != ERROR_LABEL))
+            append["sent_id"].append(str(sample_id))
+            append["trial"].append(int(epoch))
+            append["participant"].append(participant)
+            append["model"].append(model)
+            append["experiment"].append(self.experiment or _experiment(sweep))
+            append["class_simple"].append(label)
+            append["class_multi"].append(str(value.get("multi_label", label)))
+            append["parsed"].append(parsed)
+            append["failure_reason"].append("" if parsed else str(value.get("failure") or ""))
+            append["temperature"].append(_setting(value, metadata, "temperature"))
+            append["top_p"].append(_setting(value, metadata, "top_p"))
+            append["explanation"].append(explanation)
+            append["source"].append(str(path))
+            append["_completed"].append(completed)
+            append["_log"].append(index)
+            present.add((str(sample_id), int(epoch)))
+        if errored:
+            self.notes.add("logs with samples that errored (skipped)", path, errored)
+        if unscored:
+            self.notes.add("logs with unscored samples (skipped; run `inspect score` on them)",
+                           path, unscored)  # fmt: skip
+        ids = header.eval.dataset.sample_ids
+        epochs = header.eval.config.epochs or 1
+        expected = (
+            {(str(i), e) for i in ids for e in range(1, epochs + 1)} if ids is not None else present
+        )
+        run = [model, participant, self.experiment or _experiment(task_sweep)]
+        run_key = json.dumps(run, default=str)
+        self.logs.append(_Log(path, _log_order(header, path), run_key, expected))
+
+    def _samples(self, path: Path) -> Iterator[tuple]:
+        """(id, epoch, error, scores, metadata, completed_at, explanation) per sample."""
+        try:
+            if not self.explanations:
+                from inspect_ai.log import read_eval_log_sample_summaries
+
+                for s in read_eval_log_sample_summaries(str(path)):
+                    yield s.id, s.epoch, s.error, s.scores, s.metadata, s.completed_at, ""
+            else:
+                for s in _read_full_samples(path):
+                    error = s.error.message if s.error is not None else None
+                    explanation = _explanation(s.scores)
+                    yield s.id, s.epoch, error, s.scores, s.metadata, s.completed_at, explanation
+        except (OSError, ValueError, KeyError, RuntimeError) as error:
+            raise SourceError(f"{path}: cannot read the log's samples ({error})") from error
+
+    def table(self) -> pd.DataFrame:
+        """All rows read so far, duplicates resolved (latest sample wins), sorted."""
+        frame = pd.DataFrame(self.columns)
+        frame["participant_type"] = "model"
+        frame["num_params"] = np.nan
+        if frame.empty:
+            return frame.drop(columns=["_log", "_completed"]).assign(id="")
+        frame = self._latest(frame)
+        self._note_missing(frame)
+        frame["id"] = _run_ids(frame)
+        frame = frame.sort_values(list(ANNOTATION_KEY), kind="stable", na_position="last")
+        return frame.drop(columns=["_log", "_completed"]).reset_index(drop=True)
+
+    def _latest(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Keep one row per annotation key: the sample completed last.
+
+        Ties (a retry copies the samples its failed attempt completed) go to the later log
+        (created, completed, path), so the outcome never depends on the order of sources.
+        """
+        order = sorted(range(len(self.logs)), key=lambda i: self.logs[i].order)
+        log_rank = frame["_log"].map({log: rank for rank, log in enumerate(order)})
+        log_created = frame["_log"].map({i: log.order[0] for i, log in enumerate(self.logs)})
+        completed = pd.to_datetime(frame["_completed"], utc=True, format="ISO8601", errors="coerce")
+        seconds = (completed - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+        ranked = frame.assign(_time=seconds.fillna(log_created), _rank=log_rank)
+        ranked = ranked.sort_values(["_time", "_rank"], kind="stable")
+        duplicated = ranked.duplicated(list(ANNOTATION_KEY), keep="last")
+        if duplicated.any():
+            superseded = ranked.loc[duplicated, "_log"].value_counts().sort_index()
+            for index, count in superseded.items():
+                self.notes.add(_SUPERSEDED, self.logs[index].path, count)
+        return ranked.loc[~duplicated].drop(columns=["_time", "_rank"])
+
+    def _note_missing(self, frame: pd.DataFrame) -> None:
+        """Count (item, epoch) pairs each run expected but no log of that run holds."""
+        runs: dict[str, tuple[set, list[int]]] = {}
+        for index, log in enumerate(self.logs):
+            expected, members = runs.setdefault(log.run, (set(), []))
+            expected |= log.expected
+            members.append(index)
+        pairs = set(zip(frame["_log"], frame["sent_id"], frame["trial"], strict=True))
+        for expected, members in runs.values():
+            member_set = set(members)
+            present = {(s, t) for log, s, t in pairs if log in member_set}
+            missing = len(expected - present)
+            if missing:
+                latest = max(members, key=lambda i: self.logs[i].order)
+                self.notes.add("runs with missing (item, epoch) annotations",
+                               self.logs[latest].path, missing)  # fmt: skip
+
+
+_LOG_ROW_FIELDS = (
+    "sent_id", "trial", "participant", "model", "experiment", "class_simple", "class_multi",
+    "parsed", "failure_reason", "temperature", "top_p", "explanation", "source",
+)  # fmt: skip
+
+
+def _read_header(path: Path) -> Any:
+    """The log header (no samples); a :class:`SourceError` when it cannot be read."""
+    from inspect_ai.log import read_eval_log
+
+    try:
+        return read_eval_log(str(path), header_only=True)
+    except Exception as error:  # noqa: BLE001 - any failure means "not a readable log"
+        raise SourceError(f"{path}: not a readable Inspect log ({_first_line(error)})") from error
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _read_full_samples(path: Path) -> Iterator[Any]:
+    """Stream a log's samples with their scores (big fields left out where Inspect can)."""
+    from inspect_ai.log import read_eval_log, read_eval_log_samples
+
+    if path.suffix == ".json":  # a JSON log is parsed whole anyway: read it once
+        yield from read_eval_log(str(path)).samples or []
+        return
+    yield from read_eval_log_samples(
+        str(path), all_samples_required=False, exclude_fields=_EXCLUDED_SAMPLE_FIELDS
+    )
+
+
+def _livenli_value(scores: Mapping[str, Any] | None) -> dict | None:
+    """The livenli scorer's value dict among a sample's scores (None if it did not run)."""
+    if not scores:
+        return None
+    score = scores.get(SCORER_NAME)
+    if score is not None and isinstance(score.value, dict):
+        return score.value
+    for score in scores.values():
+        if isinstance(score.value, dict) and "label" in score.value:
+            return score.value
+    return None
+
+
+def _explanation(scores: Mapping[str, Any] | None) -> str:
+    """``Score.explanation`` of the livenli score ("" when there is none)."""
+    for name in (SCORER_NAME, *(scores or {})):
+        score = (scores or {}).get(name)
+        if score is not None and isinstance(score.value, dict):
+            return score.explanation or ""
+    return ""
+
+
+def _setting(value: Mapping, metadata: Mapping | None, name: str) -> float:
+    """A generation setting from Score.value, else the sample metadata; NaN when unset."""
+    setting = value.get(name)
+    if setting is None and metadata:
+        setting = metadata.get(name)
+    try:
+        return float(setting) if setting is not None else math.nan
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _experiment(sweep: object) -> str:
+    return f"{sweep}_sweep" if sweep else "single"
+
+
+def _log_order(header: Any, path: Path) -> tuple:
+    """Sort key putting later logs last: created, completed, then path (deterministic)."""
+    stats = getattr(header, "stats", None)
+    return (
+        _timestamp(header.eval.created),
+        _timestamp(getattr(stats, "completed_at", None)),
+        str(path),
+    )
+
+
+def _timestamp(value: object) -> float:
+    if not value:
+        return -math.inf
+    try:
+        return datetime.fromisoformat(str(value)).timestamp()
+    except ValueError:
+        return -math.inf
+
+
+def _run_ids(frame: pd.DataFrame) -> pd.Series:
+    """PartyNLI-style run ids: participant-temperature-top_p (``na`` where unset)."""
+
+    def text(column: str) -> pd.Series:
+        return frame[column].map(lambda v: "na" if pd.isna(v) else f"{v:g}")
+
+    return frame["participant"] + "-" + text("temperature") + "-" + text("top_p")
+
+
+# --------------------------------------------------------------------------------------
+# PartyNLI files
+
+
+def _read_table_file(path: Path) -> pd.DataFrame:
+    """A CSV (text columns kept verbatim) or Parquet file as a DataFrame."""
+    try:
+        if path.suffix.lower() == ".parquet":
+            return pd.read_parquet(path)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, ImportError) as error:
+        raise SourceError(f"{path}: cannot read ({_first_line(error)})") from error
+    except Exception as error:  # noqa: BLE001 - parser errors of pandas/pyarrow
+        raise SourceError(f"{path}: cannot read ({_first_line(error)})") from error
+    text_columns = set(ANNOTATION_COLUMNS) - {"num_params", "temperature", "top_p", "trial",
+                                              "parsed"}  # fmt: skip
+    for column in frame.columns:
+        if column in text_columns:
+            continue
+        values = frame[column].replace("", np.nan)
+        numbers = pd.to_numeric(values, errors="coerce")
+        if numbers.notna().sum() == values.notna().sum():
+            frame[column] = numbers
+    return frame
+
+
+def _as_bool(values: pd.Series) -> pd.Series:
+    if values.dtype == bool:
+        return values
+    text = values.astype(str).str.strip().str.lower()
+    return text.isin(("true", "1", "1.0", "yes"))
+
+
+# --------------------------------------------------------------------------------------
+# helpers
+
+
+def _fill_num_params(table: pd.DataFrame, num_params: Mapping[str, float]) -> pd.DataFrame:
+    unknown = table["num_params"].isna() & (table["participant_type"] != "human")
+    by_participant = table["participant"].map(num_params)
+    by_model = table["model"].map(num_params)
+    table.loc[unknown, "num_params"] = by_participant.fillna(by_model)[unknown].astype(float)
+    return table
+
+
+def _empty() -> pd.DataFrame:
+    from .annotation_schema import empty_annotation_table
+
+    return empty_annotation_table()
+
+
+class _Notes:
+    """Everything skipped or superseded, emitted as one warning at the end."""
+
+    def __init__(self) -> None:
+        self._notes: dict[str, dict[str, int]] = {}
+
+    def add(self, what: str, path: Path, count: int = 0) -> None:
+        files = self._notes.setdefault(what, {})
+        files[str(path)] = files.get(str(path), 0) + count
+
+    def message(self) -> str:
+        parts = []
+        for what, files in self._notes.items():
+            total = sum(files.values())
+            names = [Path(name).name for name in files]
+            shown = ", ".join(names[:_MAX_NAMED])
+            if len(names) > _MAX_NAMED:
+                shown += f" and {len(names) - _MAX_NAMED} more"
+            counted = f", {total} annotation(s)" if total else ""
+            parts.append(f"{what}: {len(files)} file(s){counted} ({shown})")
+        return "; ".join(parts)
+
+    def warn(self) -> None:
+        if self._notes:
+            warnings.warn(self.message(), AnnotationWarning, stacklevel=3)
+
+
+@contextmanager
+def _progress_bar(total: int, *, enabled: bool) -> Iterator[Callable[[], None]]:
+    """A rich progress bar over files on stderr (a no-op when disabled)."""
+    if not enabled:
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn("reading annotations"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        job = bar.add_task("read", total=total)
+        yield lambda: bar.advance(job)

@@ -1,0 +1,430 @@
+"""Tests for :mod:`inspect_partynli.annotations`: real Inspect logs and PartyNLI files in.
+
+The logs are produced by ``inspect_ai.eval`` on a tiny stand-in task named ``livenli``
+whose solver answers from the sample's metadata (one scripted answer per epoch, no model
+call) and whose scorer returns the scorer contract's ``Score.value`` dict.  Variants
+(cancelled logs, retries) are derived from real logs with ``write_eval_log``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from inspect_ai import Task, eval, task
+from inspect_ai.dataset import Sample
+from inspect_ai.log import read_eval_log, write_eval_log
+from inspect_ai.model import ModelOutput
+from inspect_ai.scorer import Score, Target, scorer
+from inspect_ai.solver import Generate, TaskState, solver
+
+from inspect_partynli.annotation_schema import ANNOTATION_COLUMNS, PARTYNLI_COLUMNS
+from inspect_partynli.annotations import (
+    AnnotationWarning,
+    load_annotations,
+    participant_name,
+    read_partynli_file,
+    write_partynli_file,
+)
+from inspect_partynli.errors import OutputExistsError, SourceError, UsageError
+
+LONG = "x" * 1500  # longer than Inspect's 1k summary limit: only full samples keep it whole
+
+#: item -> answer per epoch ("error" = a reply that did not parse)
+ANSWERS = {
+    "a1": ["true", "true", "either-true"],
+    "b2": ["false", "error", "false"],
+    "c3": ["either", "either-false", "true"],
+}
+
+
+# --------------------------------------------------------------------------------------
+# a stand-in for the livenli task (same name, same Score.value contract)
+
+
+@solver
+def scripted(fail_on: tuple[str, ...] = ()):
+    """Answer from metadata['answers'][epoch - 1]; raise for items in ``fail_on``."""
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        if str(state.sample_id) in fail_on:
+            raise RuntimeError(f"scripted failure on {state.sample_id}")
+        answer = state.metadata["answers"][state.epoch - 1]
+        state.output = ModelOutput.from_content("mockllm/model", answer)
+        return state
+
+    return solve
+
+
+@scorer(metrics=[])
+def livenli_scorer():
+    async def score(state: TaskState, target: Target) -> Score:
+        answer = state.output.completion
+        parsed = answer != "error"
+        single = answer if answer in ("true", "false") else "either"
+        value = {
+            "label": single if parsed else "error",
+            "multi_label": answer if parsed else "error",
+            "parsed": int(parsed),
+            "failure": "" if parsed else "no_json",
+            "temperature": state.metadata.get("temperature"),
+            "top_p": state.metadata.get("top_p"),
+            "n_labels": len(answer.split("-")) if parsed else 0,
+        }
+        explanation = f"{state.sample_id}/{state.epoch}: {LONG}"
+        return Score(value=value, answer=value["multi_label"], explanation=explanation)
+
+    return score
+
+
+def _samples(answers: dict[str, list[str]], temperature: float | None = None) -> list[Sample]:
+    meta = {"temperature": temperature, "top_p": None, "sweep": None}
+    return [
+        Sample(id=uid, input=f"item {uid}", metadata={"answers": labels, **meta})
+        for uid, labels in answers.items()
+    ]
+
+
+@task(name="livenli")
+def fake_livenli(answers: dict | None = None, fail_on: tuple = (), temperature=None, sweep=None):
+    return Task(
+        dataset=_samples(answers or ANSWERS, temperature),
+        solver=scripted(tuple(fail_on)),
+        scorer=livenli_scorer(),
+    )
+
+
+@task(name="other_task")
+def other_task():
+    return Task(dataset=_samples(ANSWERS), solver=scripted(), scorer=livenli_scorer())
+
+
+def run(log_dir: Path, the_task=None, *, model="mockllm/model", epochs=3, **kwargs) -> Path:
+    """Run a task into ``log_dir`` and return the log's path."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        [log] = eval(
+            the_task if the_task is not None else fake_livenli(),
+            model=model,
+            epochs=epochs,
+            log_dir=str(log_dir),
+            display="none",
+            **kwargs,
+        )
+    return Path(log.location)
+
+
+def expected_rows(answers=ANSWERS) -> dict[tuple[str, int], tuple[str, str]]:
+    """(item, trial) -> (class_simple, class_multi) the scripted answers must give."""
+    out = {}
+    for uid, labels in answers.items():
+        for trial, answer in enumerate(labels, start=1):
+            if answer == "error":
+                out[uid, trial] = ("error", "error")
+            else:
+                single = answer if answer in ("true", "false") else "either"
+                out[uid, trial] = (single, answer)
+    return out
+
+
+def labels_by_key(table: pd.DataFrame) -> dict[tuple[str, int], tuple[str, str]]:
+    return {
+        (row.sent_id, row.trial): (row.class_simple, row.class_multi) for row in table.itertuples()
+    }
+
+
+def load_quietly(*args, **kwargs) -> pd.DataFrame:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AnnotationWarning)  # any warning fails the test
+        return load_annotations(*args, **kwargs)
+
+
+def load_warning(*args, **kwargs) -> tuple[pd.DataFrame, str]:
+    """Load and return the table and the text of the one AnnotationWarning raised."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = load_annotations(*args, **kwargs)
+    ours = [w for w in caught if issubclass(w.category, AnnotationWarning)]
+    assert len(ours) == 1, [str(w.message) for w in ours]
+    return table, str(ours[0].message)
+
+
+@pytest.fixture(scope="module")
+def good_log(tmp_path_factory) -> Path:
+    return run(tmp_path_factory.mktemp("good"))
+
+
+# --------------------------------------------------------------------------------------
+# reading logs
+
+
+def test_log_rows_follow_the_scores(good_log):
+    table = load_quietly(good_log)
+    assert list(table.columns) == list(ANNOTATION_COLUMNS)
+    assert len(table) == 9
+    assert labels_by_key(table) == expected_rows()
+    assert set(table["participant"]) == {"model"}
+    assert set(table["model"]) == {"mockllm/model"}
+    assert set(table["participant_type"]) == {"model"}
+    assert set(table["experiment"]) == {"single"}
+    assert set(table["source"]) == {str(good_log)}
+    assert table["temperature"].isna().all() and table["top_p"].isna().all()
+    assert table["num_params"].isna().all()
+    assert set(table["id"]) == {"model-na-na"}
+    failed = table[table["sent_id"].eq("b2") & table["trial"].eq(2)].iloc[0]
+    assert not failed.parsed and failed.failure_reason == "no_json"
+    assert table["parsed"].sum() == 8
+    assert (table.loc[table["parsed"], "failure_reason"] == "").all()
+    # sorted by item then trial within one participant
+    assert list(zip(table["sent_id"], table["trial"], strict=True))[:3] == [
+        ("a1", 1), ("a1", 2), ("a1", 3)
+    ]  # fmt: skip
+    assert (table["explanation"] == "").all()  # fast path: no explanations
+
+
+def test_explanations_come_from_full_samples(good_log):
+    table = load_quietly(good_log, explanations=True)
+    assert labels_by_key(table) == expected_rows()
+    row = table[table["sent_id"].eq("c3") & table["trial"].eq(2)].iloc[0]
+    assert row.explanation == f"c3/2: {LONG}"  # not truncated like a summary's
+
+
+def test_json_logs_read_like_eval_logs(tmp_path):
+    log = run(tmp_path, log_format="json")
+    assert log.suffix == ".json"
+    table = load_quietly(log, explanations=True)
+    assert labels_by_key(table) == expected_rows()
+    assert table["explanation"].str.endswith(LONG).all()
+
+
+def test_folders_are_searched_recursively_and_each_file_read_once(tmp_path, good_log):
+    nested = tmp_path / "a" / "b"
+    log = run(nested)
+    (tmp_path / "a" / "logs.json").write_text("{}")  # eval-set's listing: not a log
+    table = load_quietly([tmp_path, log, nested])
+    assert len(table) == 9 and set(table["source"]) == {str(log)}
+
+
+def test_participant_names_and_sizes(good_log):
+    assert participant_name("openai/gpt-4.1") == "gpt-4.1"
+    assert participant_name("openrouter/mistralai/ministral-8b") == "mistralai/ministral-8b"
+    assert participant_name("partynli/replay", {"participant": "ministral-8b"}) == "ministral-8b"
+    assert participant_name("openai/gpt-4.1", {}, {"gpt-4.1": "GPT"}) == "GPT"
+    table = load_quietly(
+        good_log, participants={"mockllm/model": "mock"}, num_params={"mock": 8}, experiment="x"
+    )
+    assert set(table["participant"]) == {"mock"}
+    assert set(table["experiment"]) == {"x"}
+    assert (table["num_params"] == 8.0).all()
+
+
+def test_model_args_participant_names_replayed_models(tmp_path):
+    log = run(tmp_path)
+    header = read_eval_log(str(log))
+    header.eval.model_args = {"participant": "ministral-8b"}
+    write_eval_log(header, str(log))
+    assert set(load_quietly(log)["participant"]) == {"ministral-8b"}
+
+
+def test_sweeps_record_settings_and_experiment(tmp_path):
+    log = run(tmp_path, fake_livenli(temperature=0.5, sweep="temperature"))
+    table = load_quietly(log)
+    assert (table["temperature"] == 0.5).all()
+    assert set(table["experiment"]) == {"temperature_sweep"}
+    assert set(table["id"]) == {"model-0.5-na"}
+
+
+# --------------------------------------------------------------------------------------
+# robustness: errors, cancellations, retries, other tasks, missing epochs
+
+
+def test_errored_log_keeps_completed_samples_and_warns(tmp_path):
+    log = run(tmp_path, fake_livenli(fail_on=("b2",)))
+    assert read_eval_log(str(log), header_only=True).status == "error"
+    table, message = load_warning(log)
+    assert set(table["sent_id"]) <= {"a1", "c3"}
+    expected = {k: v for k, v in expected_rows().items() if k in labels_by_key(table)}
+    assert labels_by_key(table) == expected
+    assert "status error" in message and log.name in message
+    assert "missing" in message
+
+
+def test_samples_with_errors_are_skipped(tmp_path):
+    log = run(tmp_path, fake_livenli(fail_on=("b2",)), fail_on_error=False)
+    assert read_eval_log(str(log), header_only=True).status == "success"
+    table, message = load_warning(log)
+    assert len(table) == 6 and "b2" not in set(table["sent_id"])
+    assert "errored (skipped)" in message and "3 annotation(s)" in message
+    assert "missing (item, epoch)" in message
+
+
+def test_retry_latest_successful_sample_wins(tmp_path):
+    """An eval-set style retry: a failed attempt, then a later successful log."""
+    failed = run(tmp_path, fake_livenli(fail_on=("b2",)))
+    changed = {uid: ["false"] * 3 for uid in ANSWERS}
+    retried = run(tmp_path, fake_livenli(answers=changed))
+    for sources in ([failed, retried], [retried, failed], [tmp_path]):
+        table, message = load_warning(sources)
+        assert labels_by_key(table) == expected_rows(changed)
+        assert set(table["source"]) == {str(retried)}
+        assert "superseded" in message and failed.name in message
+        assert "missing" not in message
+
+
+def test_the_later_log_wins_even_when_an_earlier_one_succeeded(tmp_path, good_log):
+    changed = {uid: ["true"] * 3 for uid in ANSWERS}
+    later = run(tmp_path, fake_livenli(answers=changed))
+    table, message = load_warning([later, good_log])
+    assert labels_by_key(table) == expected_rows(changed)
+    assert "superseded" in message and "9 annotation(s)" in message
+
+
+def test_different_models_are_different_participants(tmp_path, good_log):
+    other = run(tmp_path, model="mockllm/other")
+    table = load_quietly([good_log, other])
+    assert len(table) == 18
+    assert table.groupby("participant").size().to_dict() == {"model": 9, "other": 9}
+
+
+def test_cancelled_log_and_missing_epochs(tmp_path, good_log):
+    log = read_eval_log(str(good_log))
+    log.status = "cancelled"
+    log.samples = [s for s in log.samples if not (s.id == "a1" and s.epoch == 3)]
+    cancelled = tmp_path / "cancelled.eval"
+    write_eval_log(log, str(cancelled))
+    table, message = load_warning(cancelled)
+    assert len(table) == 8 and ("a1", 3) not in labels_by_key(table)
+    assert "status cancelled" in message
+    assert "runs with missing (item, epoch) annotations: 1 file(s), 1 annotation(s)" in message
+
+
+def test_other_tasks_are_ignored_with_one_warning(tmp_path, good_log):
+    other = run(tmp_path, other_task())
+    table, message = load_warning([good_log, other])
+    assert len(table) == 9
+    assert "other tasks (other_task)" in message and other.name in message
+    only_other, _ = load_warning(other)
+    assert only_other.empty and list(only_other.columns) == list(ANNOTATION_COLUMNS)
+
+
+def test_unscored_samples_are_skipped_not_failures(tmp_path):
+    log = run(tmp_path, score=False)
+    table, message = load_warning(log)
+    assert table.empty
+    assert "unscored" in message and "9 annotation(s)" in message
+
+
+def test_many_problems_make_exactly_one_warning(tmp_path, good_log):
+    other = run(tmp_path, other_task())
+    failed = run(tmp_path, fake_livenli(fail_on=("a1",)), model="mockllm/other")
+    _, message = load_warning([good_log, other, failed])
+    assert "other tasks" in message and "status error" in message and "missing" in message
+
+
+# --------------------------------------------------------------------------------------
+# PartyNLI files
+
+
+def test_partynli_fixture(fixture_csv):
+    table = load_quietly(fixture_csv)
+    assert len(table) == 609
+    assert list(table.columns[: len(ANNOTATION_COLUMNS)]) == list(ANNOTATION_COLUMNS)
+    assert {"tsne_1", "umap_2"} <= set(table.columns)
+    assert set(table["participant"]) == {"ministral-8b"}
+    assert set(table["model"]) == {"ministral-8b"}
+    assert table["trial"].value_counts().sort_index().to_dict() == {
+        1: 122, 2: 122, 3: 122, 4: 121, 5: 122
+    }  # fmt: skip
+    errors = table["class_simple"] == "error"
+    assert (table["parsed"] == ~errors).all()
+    assert (table.loc[errors, "failure_reason"] == "error").all()
+    assert (table.loc[~errors, "failure_reason"] == "").all()
+    assert table["num_params"].eq(8.0).all() and table["temperature"].eq(1.0).all()
+    raw = pd.read_csv(fixture_csv, dtype=str, keep_default_na=False)
+    assert table["explanation"].tolist() == raw["explanation"].tolist()
+    assert table["sent_id"].tolist() == raw["sent_id"].tolist()
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_export_round_trip(tmp_path, fixture_csv, good_log, suffix):
+    table = load_quietly([good_log, fixture_csv], explanations=True)
+    out = write_partynli_file(table, tmp_path / f"table{suffix}")
+    back = read_partynli_file(out)
+    assert list(back.columns[: len(PARTYNLI_COLUMNS)]) == list(PARTYNLI_COLUMNS)
+    expected = table.assign(source=str(out))
+    pd.testing.assert_frame_equal(back, expected, check_dtype=False)
+
+
+def test_write_refuses_to_overwrite(tmp_path, fixture_csv):
+    table = read_partynli_file(fixture_csv)
+    out = tmp_path / "t.csv"
+    out.write_text("mine")
+    with pytest.raises(OutputExistsError):
+        write_partynli_file(table, out)
+    assert out.read_text() == "mine"
+    write_partynli_file(table, out, force=True)
+    assert len(read_partynli_file(out)) == 609
+    with pytest.raises(UsageError, match="unknown output format"):
+        write_partynli_file(table, tmp_path / "t.xlsx")
+
+
+def test_include_humans(good_log):
+    table = load_quietly(good_log, include_humans=True)
+    humans = table[table["participant_type"] == "human"]
+    assert len(humans) == 1405 and humans["participant"].nunique() == 48
+    assert len(table) == 9 + 1405
+
+
+def test_progress_bar_does_not_change_the_result(good_log, fixture_csv):
+    assert load_quietly([good_log, fixture_csv], progress=True).equals(
+        load_quietly([good_log, fixture_csv])
+    )
+
+
+# --------------------------------------------------------------------------------------
+# bad sources: one clear SourceError
+
+
+def test_missing_columns_are_listed(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sent_id,class_simple\na1,true\n")
+    with pytest.raises(SourceError, match=r"missing column\(s\) participant, trial"):
+        load_annotations(bad)
+
+
+def test_unknown_labels_and_bad_trials(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sent_id,participant,trial,class_simple\na1,m,1,maybe\n")
+    with pytest.raises(SourceError, match="unknown value"):
+        load_annotations(bad)
+    bad.write_text("sent_id,participant,trial,class_simple\na1,m,first,true\n")
+    with pytest.raises(SourceError, match="whole numbers"):
+        load_annotations(bad)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("missing.eval", None, "no such file"),
+        ("notes.txt", "hello", "unknown kind of source"),
+        ("broken.eval", "not a zip", "not a readable Inspect log"),
+        ("broken.json", "{not json", "not a readable Inspect log"),
+        ("broken.parquet", "nope", "cannot read"),
+    ],
+)
+def test_bad_files(tmp_path, name, content, message):
+    path = tmp_path / name
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(SourceError, match=message) as error:
+        load_annotations(path)
+    assert "\n" not in str(error.value)
+
+
+def test_empty_folder_and_no_sources(tmp_path):
+    with pytest.raises(SourceError, match="holds no Inspect logs"):
+        load_annotations(tmp_path)
+    with pytest.raises(SourceError, match="no sources"):
+        load_annotations([])
