@@ -1,0 +1,347 @@
+"""Settings and their evaluation: the paper's numbers, hand-computed mixes, edge cases."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from inspect_partynli import metrics as M
+from inspect_partynli.annotation_schema import conform
+from inspect_partynli.errors import SourceError, UsageError
+from inspect_partynli.livenli import human_annotation_table
+from inspect_partynli.settings import (
+    METRIC_KEYS,
+    Setting,
+    default_settings,
+    evaluate,
+    evaluate_many,
+    group_settings,
+    human_rows,
+    item_table,
+    parse_group,
+    prepare,
+    random_mix,
+    settings_of_kind,
+    size_settings,
+    sweep_settings,
+)
+
+LN2 = math.log(2)
+#: Two real LiveNLI items: X (humans: either 4, false 6), Y (humans: true 10).
+X, Y = "78105n", "126837e"
+
+
+def _table(rows, **extra) -> pd.DataFrame:
+    """Rows ``(participant, trial, item, label)`` as an annotation table."""
+    frame = pd.DataFrame(rows, columns=["participant", "trial", "sent_id", "class_simple"])
+    for column, value in extra.items():
+        frame[column] = value
+    return conform(frame)
+
+
+def _paper(value: float, digits: int = 2) -> float:
+    return round(value, digits)
+
+
+@pytest.fixture(scope="module")
+def ministral(fixture_csv) -> pd.DataFrame:
+    # until every test can use annotations.load_annotations, read the fixture directly
+    return conform(pd.read_csv(fixture_csv))
+
+
+# ---------------------------------------------------------------------------- the paper
+def test_table5_ministral_8b_row(ministral, livenli):
+    (setting,) = default_settings(ministral)
+    assert setting == Setting("ministral-8b", "single", ("ministral-8b",))
+    row = evaluate(ministral, setting, "livenli", "all", livenli)
+    assert list(row)[: len(METRIC_KEYS)] == list(METRIC_KEYS)
+    assert (row["n_items"], row["n_trials"]) == (122, 5)
+    assert _paper(row["H"]) == 0.09
+    assert _paper(row["JS"]) == 0.46
+    assert _paper(row["KL_pq"]) == 10.15
+    assert _paper(row["KL_qp"]) == 1.28
+    assert _paper(row["agree"]) == 0.55
+    assert _paper(row["alpha"]) == 0.50
+    assert row["parse_rate"] == 1.0
+    assert row["H_ci_low"] < row["H"] < row["H_ci_high"]
+    assert (row["reference"], row["subset"]) == ("livenli", "all")
+
+
+def test_human_rows_over_the_50_overlap_items(livenli):
+    rows = {row["population"]: row for row in human_rows(livenli, "chaosnli")}
+    assert [rows[p]["n_items"] for p in ("livenli", "chaosnli", "mnli")] == [50, 50, 50]
+    assert (_paper(rows["livenli"]["H"]), _paper(rows["livenli"]["H_std"])) == (0.64, 0.23)
+    assert (_paper(rows["chaosnli"]["H"]), _paper(rows["chaosnli"]["H_std"])) == (0.72, 0.13)
+    assert (_paper(rows["mnli"]["H"]), _paper(rows["mnli"]["H_std"])) == (0.72, 0.10)
+    assert rows["chaosnli"]["alpha"] is None and rows["mnli"]["alpha"] is None
+    # alpha over the 48 workers x these 50 items rounds to Table 2's 0.26 as well
+    assert _paper(rows["livenli"]["alpha"]) == 0.26
+
+
+def test_human_rows_over_all_122_items(livenli):
+    row = human_rows(livenli, "all")[0]
+    assert (row["population"], row["n_items"]) == ("livenli", 122)
+    assert _paper(row["H"]) == 0.71  # Table 5, Human Participants
+    assert _paper(row["alpha"]) == 0.26  # 48 workers x 122 items
+
+
+def test_livenli_workers_as_a_mix_give_the_human_row(livenli):
+    humans = human_annotation_table(livenli)
+    workers = tuple(sorted(humans["participant"].unique()))
+    assert len(workers) == 48
+    row = evaluate(humans, Setting("human", "mix", workers), "livenli", "all", livenli)
+    assert _paper(row["H"]) == 0.71 and _paper(row["alpha"]) == 0.26
+    assert row["JS"] == pytest.approx(0.0) and row["agree"] == 1.0 and row["cor"] == 1.0
+
+
+TABLE4_HUMAN = {  # the paper's Table 4, human N / C / E
+    "78105n": (0.4, 0.6, 0.0), "80517e": (0.6, 0.0, 0.4), "61285n": (0.8, 0.0, 0.2),
+    "73518e": (0.6, 0.3, 0.1), "49807n": (0.9, 0.0, 0.1), "126837e": (0.0, 0.0, 1.0),
+    "140704e": (0.6, 0.3, 0.1), "76016c": (0.3, 0.7, 0.0), "20274n": (0.8, 0.2, 0.0),
+    "101940n": (0.6, 0.0, 0.4), "26460n": (0.3, 0.0, 0.7), "108083c": (0.5, 0.0, 0.5),
+}  # fmt: skip
+
+
+def test_table4_human_columns(ministral, livenli):
+    """All 12 items of Table 4 have 10 LiveNLI workers; their shares match exactly."""
+    table = item_table(ministral, default_settings(ministral)[0], "livenli", "all", livenli)
+    for uid, (neutral, contradiction, entailment) in TABLE4_HUMAN.items():
+        shares = table.loc[uid, ["human_either", "human_false", "human_true"]].tolist()
+        assert shares == pytest.approx([neutral, contradiction, entailment], abs=1e-12), uid
+
+
+def test_item_table_of_the_fixture(ministral, livenli):
+    table = item_table(ministral, default_settings(ministral)[0], "livenli", "all", livenli)
+    assert len(table) == 122 and table.index.name == "sent_id"
+    assert table["H"].mean() == pytest.approx(evaluate(ministral, default_settings(ministral)[0],
+                                                       livenli_df=livenli)["H"])  # fmt: skip
+    assert table["n_answers"].sum() == 609
+    assert set(table["majority"]) <= {"either", "false", "true"}
+    np.testing.assert_allclose(table[["either", "false", "true"]].sum(axis=1), 1.0)
+
+
+def test_chaosnli_and_mnli_references(ministral, livenli):
+    setting = default_settings(ministral)[0]
+    chaos = evaluate(ministral, setting, "chaosnli", "all", livenli)
+    mnli = evaluate(ministral, setting, "mnli", "chaosnli", livenli)
+    live = evaluate(ministral, setting, "livenli", "chaosnli", livenli)
+    assert chaos["n_items"] == mnli["n_items"] == live["n_items"] == 50
+    assert chaos["H"] == mnli["H"] == live["H"]  # the setting's entropy is reference-free
+    assert chaos["JS"] != live["JS"]
+
+
+# ---------------------------------------------------------------------------- hand-computed
+@pytest.fixture
+def two_members() -> pd.DataFrame:
+    """A: 3 trials, B: 2 trials (a group member with fewer trials)."""
+    return _table(
+        [
+            ("A", 1, X, "either"), ("A", 2, X, "either"), ("A", 3, X, "false"),
+            ("A", 1, Y, "true"), ("A", 2, Y, "true"), ("A", 3, Y, "true"),
+            ("B", 1, X, "false"), ("B", 2, X, "false"),
+            ("B", 1, Y, "true"), ("B", 2, Y, "either"),
+        ]
+    )  # fmt: skip
+
+
+def test_mix_with_a_member_with_fewer_trials(two_members, livenli):
+    row = evaluate(two_members, Setting("ab", "mix", ("A", "B")), livenli_df=livenli)
+    # trial 1: X {either, false}, Y {true, true}; trial 2: X {either, false}, Y {true, either};
+    # trial 3: only A: X {false}, Y {true}
+    assert (row["n_items"], row["n_trials"]) == (2, 3)
+    assert row["H"] == pytest.approx((LN2 / 2 + LN2 + 0) / 3)
+    assert row["H_std"] == pytest.approx((LN2 / math.sqrt(2) + 0 + 0) / 3)
+    # humans: X false, Y true; majorities (ties to the first label): trial 1 either/true,
+    # trial 2 either/either, trial 3 false/true
+    assert row["agree"] == pytest.approx((0.5 + 0 + 1) / 3)
+    # alpha: trial 1 = 1 - 3*2/10 = 0.4, trial 2 = 1 - 3*4/10 = -0.2, trial 3 undefined
+    assert row["alpha"] == pytest.approx(0.1)
+    # A: X 2 labels, Y 1; B: X 1, Y 2 -> 1.5 each
+    assert row["consistency"] == pytest.approx(1.5)
+    assert row["parse_rate"] == 1.0
+    human = np.array([[4, 6, 0], [0, 0, 10]], dtype=float)
+    trials = [np.array([[1, 1, 0], [0, 0, 2]]), np.array([[1, 1, 0], [1, 0, 1]]),
+              np.array([[0, 1, 0], [0, 0, 1]])]  # fmt: skip
+    assert row["JS"] == pytest.approx(np.mean([M.js_distance(t, human).mean() for t in trials]))
+    assert row["KL_pq"] == pytest.approx(
+        np.mean([M.kl_divergence(human, t).mean() for t in trials])
+    )
+
+
+def test_single_of_each_member(two_members, livenli):
+    rows = evaluate_many(two_members, default_settings(two_members), livenli_df=livenli)
+    a, b, mix = rows
+    assert [r["participant"] for r in rows] == ["A", "B", "all"]
+    assert (a["n_trials"], b["n_trials"], mix["n_trials"]) == (3, 2, 3)
+    # A: X (either 2, false 1), Y (true 3)
+    h_x = M.entropy([[2, 1, 0]])[0]
+    assert a["H"] == pytest.approx(h_x / 2)
+    assert a["agree"] == pytest.approx(0.5)  # X: either vs human false; Y: true = true
+    # alpha over A's 3 trials: X e2 f1, Y t3: n = 6, o_same = 2*1/2 + 3*2/2 = 4,
+    # n_c = (2, 1, 3): 1 - 5 * 2 / (36 - 14) = 1 - 10/22
+    assert a["alpha"] == pytest.approx(1 - 10 / 22)
+    assert mix == evaluate(two_members, Setting("all", "mix", ("A", "B")), livenli_df=livenli)
+
+
+def test_all_annotators_agree(livenli):
+    same_per_item = _table([("A", t, X, "false") for t in (1, 2, 3)]
+                           + [("A", t, Y, "true") for t in (1, 2, 3)])  # fmt: skip
+    row = evaluate(same_per_item, Setting("A", "single", ("A",)), livenli_df=livenli)
+    assert row["H"] == 0.0 and row["H_std"] == 0.0
+    assert row["alpha"] == 1.0  # perfect agreement, different labels across items
+    assert row["consistency"] == 1.0 and row["agree"] == 1.0
+    assert row["JS"] == pytest.approx(M.js_distance([[0, 1, 0], [0, 0, 1]],
+                                                     [[4, 6, 0], [0, 0, 10]]).mean())  # fmt: skip
+    one_label = _table([("A", t, item, "true") for t in (1, 2) for item in (X, Y)])
+    row = evaluate(one_label, Setting("A", "single", ("A",)), livenli_df=livenli)
+    assert row["H"] == 0.0
+    assert math.isnan(row["alpha"])  # a single value everywhere: alpha is undefined (0/0)
+
+
+def test_single_annotator(livenli):
+    table = _table([("A", 1, X, "either"), ("A", 1, Y, "true")])
+    row = evaluate(table, Setting("A", "single", ("A",)), livenli_df=livenli)
+    assert (row["n_items"], row["n_trials"]) == (2, 1)
+    assert row["H"] == 0.0 and row["consistency"] == 1.0
+    assert row["agree"] == 0.5  # X: either vs human false
+    assert math.isnan(row["alpha"])  # nothing pairable
+    assert math.isnan(row["cor"])  # a constant entropy has no rank correlation
+
+
+def test_item_missing_for_one_trial(livenli):
+    table = _table([("A", 1, X, "either"), ("A", 2, X, "false"), ("A", 1, Y, "true")])
+    row = evaluate(table, Setting("A", "single", ("A",)), livenli_df=livenli)
+    assert row["n_items"] == 2
+    assert row["H"] == pytest.approx(LN2 / 2)  # Y from its one answer
+    # alpha: only X is pairable: e1 f1 -> n = 2, o_same = 0 -> 1 - 1 * 2 / (4 - 2) = 0
+    assert row["alpha"] == pytest.approx(0.0)
+
+
+def test_item_missing_for_one_participant_in_a_mix(livenli):
+    table = _table([("A", 1, X, "either"), ("A", 1, Y, "true"), ("B", 1, X, "false")])
+    frame = item_table(table, Setting("ab", "mix", ("A", "B")), livenli_df=livenli)
+    assert frame.loc[X, "H"] == pytest.approx(LN2)
+    assert frame.loc[Y, "H"] == 0.0 and frame.loc[Y, "n_answers"] == 1
+    assert frame.loc[Y, "true"] == 1.0
+    assert frame.loc[X, ["either", "false", "true"]].tolist() == [0.5, 0.5, 0.0]
+    assert frame.loc[X, "majority"] == "either"  # tie goes to the first label
+    assert frame.loc[X, "human_majority"] == "false"
+    assert len(frame) == 122 and frame["n_answers"].sum() == 3
+
+
+def test_all_parses_failed(livenli):
+    table = _table([("C", t, item, "error") for t in (1, 2) for item in (X, Y)])
+    row = evaluate(table, Setting("C", "single", ("C",)), livenli_df=livenli)
+    assert (row["n_items"], row["n_trials"], row["parse_rate"]) == (0, 2, 0.0)
+    for key in ("H", "JS", "KL_pq", "KL_qp", "agree", "alpha", "cor", "consistency"):
+        assert math.isnan(row[key]), key
+
+
+def test_parse_failures_left_out_of_distributions_but_counted_for_alpha(livenli):
+    table = _table([("A", 1, X, "either"), ("A", 2, X, "either"), ("A", 3, X, "error"),
+                    ("A", 1, Y, "true"), ("A", 2, Y, "true"), ("A", 3, Y, "true")])  # fmt: skip
+    setting = Setting("A", "single", ("A",))
+    row = evaluate(table, setting, livenli_df=livenli)
+    assert row["H"] == 0.0 and row["parse_rate"] == pytest.approx(5 / 6)
+    # category: X e2 err1, Y t3: n = 6, o_same = 1 + 3 = 4, n_c = (2, 3, 1): 1 - 5*2/(36-14)
+    assert row["alpha"] == pytest.approx(1 - 10 / 22)
+    assert evaluate(table, setting, livenli_df=livenli, errors="missing")["alpha"] == 1.0
+
+
+# ---------------------------------------------------------------------------- settings
+def test_units_sizes_and_sweeps(livenli):
+    sizes = _table([("fam", t, item, label) for t in (1, 2) for item in (X, Y)
+                    for label in ["either"]], experiment="size_ablation")  # fmt: skip
+    sizes = pd.concat([sizes.assign(num_params=n) for n in (1.0, 4.0, 12.0)])
+    sizes.loc[(sizes["num_params"] == 4.0) & (sizes["sent_id"] == X), "class_simple"] = "false"
+    sweep = _table([("m", t, item, "true" if t < 3 else "false") for t in (1, 2, 3)
+                    for item in (X, Y)], experiment="temperature_sweep")  # fmt: skip
+    sweep["temperature"] = sweep["trial"] * 0.1
+    table = conform(pd.concat([sizes, sweep]))
+    coded = prepare(table)
+    assert coded.units["unit"].tolist() == [
+        "fam (num_params=1)", "fam (num_params=4)", "fam (num_params=12)",
+        "m (temperature=0.1)", "m (temperature=0.2)", "m (temperature=0.3)",
+    ]  # fmt: skip
+    (size,) = size_settings(coded)
+    assert (size.name, size.kind, len(size.participants)) == ("fam", "size", 3)
+    (sweep_setting,) = sweep_settings(coded)
+    assert (sweep_setting.name, sweep_setting.options) == ("m", {"param": "temperature"})
+    size_row, sweep_row = evaluate_many(coded, [size, sweep_setting], livenli_df=livenli)
+    # sizes per trial: X {either, false, either}, Y {either x3}; identical in both trials
+    assert size_row["n_trials"] == 2
+    assert size_row["H"] == pytest.approx(M.entropy([[2, 1, 0]])[0] / 2)
+    assert size_row["consistency"] == 1.0  # every size answers the same in both trials
+    # the sweep's three values (one answer each) form one replicate: X, Y {true, true, false}
+    assert sweep_row["n_trials"] == 1
+    assert sweep_row["H"] == pytest.approx(M.entropy([[0, 1, 2]])[0])
+    assert sweep_row["consistency"] == 2.0  # distinct labels across the sweep
+    with pytest.raises(UsageError, match="several runs"):
+        evaluate(coded, Setting("fam", "single", ("fam",)), livenli_df=livenli)
+    assert [s.kind for s in settings_of_kind(coded, "size")] == ["size"]
+    with pytest.raises(UsageError, match="no participant has more than one size"):
+        settings_of_kind(prepare(sweep), "size")
+
+
+def test_groups_and_unknown_members(two_members, livenli):
+    assert parse_group("lo = A, B") == ("lo", ("A", "B"))
+    for bad in ("lo", "=A", "lo="):
+        with pytest.raises(UsageError, match="NAME=P1,P2"):
+            parse_group(bad)
+    (setting,) = group_settings(two_members, ["ab=A,B"])
+    assert setting == Setting("ab", "mix", ("A", "B"))
+    with pytest.raises(UsageError, match=r"unknown participant 'Z' in group 'ab'.*A, B"):
+        group_settings(two_members, ["ab=A,Z"])
+    with pytest.raises(UsageError, match="declared twice"):
+        group_settings(two_members, ["ab=A", "ab=B"])
+
+
+def test_no_matching_items(livenli):
+    table = _table([("A", 1, "not-an-item", "true")])
+    with pytest.raises(UsageError, match="no matching items"):
+        evaluate(table, Setting("A", "single", ("A",)), livenli_df=livenli)
+    with pytest.raises(UsageError, match="no matching items"):
+        evaluate(_table([("A", 1, "10164e", "true")]), Setting("A", "single", ("A",)),
+                 "chaosnli", livenli_df=livenli)  # fmt: skip
+
+
+def test_unknown_labels_and_duplicates():
+    with pytest.raises(SourceError, match="unknown label"):
+        prepare(_table([("A", 1, X, "maybe")]))
+    with pytest.warns(UserWarning, match="1 duplicate"):
+        coded = prepare(_table([("A", 1, X, "true"), ("A", 1, X, "false")]))
+    assert coded.category.tolist() == [1]  # the last row wins
+
+
+# ---------------------------------------------------------------------------- random mix
+def test_random_mix_draws(livenli, two_members):
+    table = pd.concat(
+        [two_members.assign(participant=two_members["participant"] + str(i)) for i in range(4)]
+    )
+    draws = random_mix(table, None, "livenli", "all", livenli, draws=50, k=3, seed=1)
+    assert len(draws) == 50 and list(draws.columns[:2]) == ["draw", "members"]
+    assert draws["members"].str.count(",").eq(2).all()
+    again = random_mix(table, None, "livenli", "all", livenli, draws=50, k=3, seed=1)
+    pd.testing.assert_frame_equal(draws, again)
+    assert draws["members"].nunique() > 1
+    # each draw equals evaluating that mix directly
+    first = draws.iloc[0]
+    direct = evaluate(table, Setting("d", "mix", tuple(first["members"].split(","))),
+                      livenli_df=livenli)  # fmt: skip
+    for key in ("H", "H_std", "JS", "KL_pq", "agree", "alpha", "consistency"):
+        assert first[key] == pytest.approx(direct[key], nan_ok=True), key
+    with pytest.raises(UsageError, match="cannot draw k=9"):
+        random_mix(table, None, "livenli", "all", livenli, draws=5, k=9)
+
+
+def test_random_mix_summary_row(livenli, two_members):
+    setting = Setting("ab", "random_mix", ("A", "B"), {"draws": 20, "k": 2, "seed": 0})
+    row = evaluate(two_members, setting, livenli_df=livenli)
+    mix = evaluate(two_members, Setting("ab", "mix", ("A", "B")), livenli_df=livenli)
+    assert row["setting"] == "random_mix"
+    for key in ("H", "JS", "agree", "alpha", "consistency"):  # k = group size: every draw = mix
+        assert row[key] == pytest.approx(mix[key]), key
+        assert row[f"{key}_ci_low"] == pytest.approx(mix[key]) if key in ("H", "JS") else True
