@@ -1,0 +1,147 @@
+"""A small document model for the report, rendered to Markdown here and to HTML in :mod:`.html`.
+
+The report is assembled once as a :class:`Report` (sections of paragraphs, tables, figures,
+per-item cards and the list of skipped parts) so that ``report.md`` and ``report.html`` always
+say the same thing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+
+@dataclass
+class Paragraph:
+    """Plain text (Markdown inline syntax is not interpreted in HTML; keep it plain)."""
+
+    text: str
+
+
+@dataclass
+class Table:
+    """A table shown in the report, with the CSV file that holds the same data."""
+
+    frame: pd.DataFrame
+    caption: str = ""
+    csv: str | None = None  # file name relative to the report folder
+    max_rows: int | None = None  # rows shown (the CSV always has all)
+
+
+@dataclass
+class Figure:
+    """A saved figure: PNG (embedded in the HTML) and SVG beside it."""
+
+    name: str
+    caption: str
+    png: Path
+    svg: Path | None = None
+
+
+@dataclass
+class ItemCard:
+    """One LiveNLI item as the study's explorer app shows it."""
+
+    uid: str
+    premise: str
+    hypothesis: str
+    summary: str  # one line: gold label, human majority, metrics
+    distributions: pd.DataFrame  # rows: humans / participants; columns: labels (shares), n
+    human_explanations: list[tuple[str, str, str]]  # (worker, label, explanation)
+    participant_explanations: list[tuple[str, str, str]]  # (participant t#, label, text)
+
+
+@dataclass
+class Section:
+    title: str
+    blocks: list[Paragraph | Table | Figure | ItemCard] = field(default_factory=list)
+    anchor: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.anchor:  # GitHub's heading anchors: keep word characters, spaces -> "-"
+            kept = "".join(c for c in self.title.lower() if c.isalnum() or c in " -_")
+            self.anchor = kept.replace(" ", "-")
+
+
+@dataclass
+class Report:
+    title: str
+    intro: list[str] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (what, why)
+
+    def skip(self, what: str, why: str) -> None:
+        """Record a part of the report that could not be produced, and why."""
+        self.skipped.append((what, why))
+
+
+# ----------------------------------------------------------------------------- Markdown
+def format_cell(value: object, digits: int = 2) -> str:
+    """A table cell as text: floats rounded, NaN/None as an en dash."""
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "–"
+        text = f"{value:.{digits}f}"
+        return text.lstrip("-") if float(text) == 0 else text  # no "-0.00"
+    return str(value)
+
+
+def markdown_table(frame: pd.DataFrame, *, digits: int = 2, index: bool = False) -> str:
+    """A DataFrame as a GitHub-flavoured Markdown table (no extra dependency)."""
+    data = frame.reset_index() if index else frame
+    header = [str(c) for c in data.columns]
+    rows = [[format_cell(v, digits).replace("|", "\\|") for v in row] for row in data.to_numpy()]
+    numeric = [pd.api.types.is_numeric_dtype(data[c]) for c in data.columns]
+    align = ["---:" if n else ":---" for n in numeric]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def render_markdown(report: Report) -> str:
+    """The whole report as Markdown; figures are linked as PNG files beside ``report.md``."""
+    out = [f"# {report.title}", ""]
+    out += [line for text in report.intro for line in (text, "")]
+    if report.sections:
+        out += ["Contents: " + " · ".join(f"[{s.title}](#{s.anchor})" for s in report.sections), ""]
+    for section in report.sections:
+        out += [f"## {section.title}", ""]
+        for block in section.blocks:
+            out += _markdown_block(block)
+    out += ["## Skipped", ""]
+    if report.skipped:
+        out += [f"- **{what}**: {why}" for what, why in report.skipped]
+    else:
+        out.append("Nothing was skipped.")
+    out.append("")
+    return "\n".join(out)
+
+
+def _markdown_block(block: Paragraph | Table | Figure | ItemCard) -> list[str]:
+    if isinstance(block, Paragraph):
+        return [block.text, ""]
+    if isinstance(block, Table):
+        frame = block.frame if block.max_rows is None else block.frame.head(block.max_rows)
+        lines = []
+        if block.caption:
+            lines += [f"*{block.caption}*", ""]
+        lines += [markdown_table(frame), ""]
+        notes = []
+        if block.max_rows is not None and len(block.frame) > block.max_rows:
+            notes.append(f"first {block.max_rows} of {len(block.frame)} rows")
+        if block.csv:
+            notes.append(f"all rows: [{block.csv}]({block.csv})")
+        if notes:
+            lines += ["(" + "; ".join(notes) + ")", ""]
+        return lines
+    if isinstance(block, Figure):
+        svg = f" ([SVG]({block.svg.name}))" if block.svg else ""
+        return [f"![{block.caption}]({block.png.name})", "", f"*{block.caption}*{svg}", ""]
+    if isinstance(block, ItemCard):  # Markdown keeps the summary only; HTML has the card
+        return [f"- **{block.uid}**: {block.summary}"]
+    raise TypeError(f"unknown block {type(block).__name__}")

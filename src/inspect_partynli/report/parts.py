@@ -1,0 +1,575 @@
+"""The parts of the report, each a function of the :class:`~.build._Builder` state.
+
+Every number comes from :mod:`inspect_partynli.settings` (label metrics) or
+:mod:`inspect_partynli.explanations` (explanation metrics); this module decides what to show
+and raises :class:`~.build._Skip` with a reason when the inputs do not allow a part.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from .. import settings as st
+from ..labels import LABELS
+from . import figures, tables
+from .document import ItemCard, Paragraph, Section, Table
+
+POPULATIONS = ("livenli", "chaosnli", "mnli")
+#: Participants whose explanations of every trial are shown per item (else: first trial).
+ALL_TRIALS_UP_TO = 3
+
+
+class Context:
+    """Derived data shared by the parts (computed once, lazily)."""
+
+    def __init__(self, builder) -> None:
+        from .build import _Skip
+
+        self.skip = _Skip
+        self.b = builder
+        self.coded = st.prepare(builder.models)
+        self.units = self.coded.units
+        singles = [s for s in st.default_settings(self.coded) if s.kind == "single"]
+        self.singles = singles
+        self.mixes = []
+        if len(self.units) > 1:
+            self.mixes.append(st.Setting("all", "mix", tuple(self.units["unit"])))
+        if builder.options.groups:
+            self.mixes += st.group_settings(self.coded, dict(builder.options.groups))
+        self.sweeps = st.sweep_settings(self.coded)
+        self.sizes = st.size_settings(self.coded)
+        varying = {u for s in (*self.sweeps, *self.sizes) for u in s.participants}
+        self.plain_units = [u for u in self.units["unit"] if u not in varying] or list(
+            self.units["unit"]
+        )
+        self.main = self.mixes[0] if self.mixes else singles[0]
+        self.main_name = _setting_name(self.main)
+        subset = builder.options.subset
+        self.subset_table2 = subset or "chaosnli"
+        self.subset_rest = subset or "all"
+        self.rows_unit = _unit_per_row(builder.models, self.units)
+        self._singles_all: dict[str, dict] | None = None
+
+    def evaluate(self, settings, reference="livenli", subset=None):
+        return st.evaluate_many(
+            self.coded, settings, reference, subset or self.subset_rest, self.b.livenli
+        )
+
+    def singles_all(self) -> dict[str, dict]:
+        """Every unit's SINGLE evaluation vs LiveNLI over the report's items, by unit name."""
+        if self._singles_all is None:
+            records = self.evaluate(self.singles)
+            self._singles_all = {r["participant"]: r for r in records}
+        return self._singles_all
+
+
+def _setting_name(setting: st.Setting) -> str:
+    if setting.kind == "single":
+        return setting.name
+    return f"{tables.SETTING_NAMES.get(setting.kind, setting.kind)} {setting.name}"
+
+
+def _unit_per_row(models: pd.DataFrame, units: pd.DataFrame) -> pd.Series:
+    """The unit name (as :func:`settings.prepare` names it) of every row of ``models``."""
+    keys = ["participant", *st.VARIANT_COLUMNS]
+    left = models[keys].astype({"participant": str, "experiment": str})
+    merged = left.merge(units[["unit", *keys]], on=keys, how="left", sort=False)
+    return pd.Series(merged["unit"].to_numpy(), index=models.index)
+
+
+def _parameters(setting: st.Setting, units: pd.DataFrame) -> str:
+    members = units[units["unit"].isin(setting.participants)]
+    if setting.kind == "sweep":
+        param = str(setting.options.get("param", "temperature"))
+        values = members[param].dropna()
+        symbol = "τ" if param == "temperature" else "top-p"
+        return f"{symbol} {values.min():g}–{values.max():g} ({len(values)} values)"
+    if setting.kind == "size":
+        sizes = members["num_params"].dropna()
+        return "size " + ", ".join(f"{v:g}B" for v in sorted(sizes))
+    if setting.kind == "mix":
+        return f"{len(members)} participants"
+    return ""
+
+
+# ------------------------------------------------------------------------------ parts
+def plan(builder) -> list[tuple[str, Callable[[], None]]]:
+    """The report's parts in order: (what, function)."""
+    holder: dict[str, Context] = {}
+
+    def ctx() -> Context:
+        if "c" not in holder:
+            holder["c"] = Context(builder)
+        return holder["c"]
+
+    parts = [
+        ("inputs", lambda: part_inputs(ctx())),
+        ("Table 2", lambda: part_table2(ctx())),
+        ("Table 5", lambda: part_table5(ctx())),
+        ("per-item table", lambda: part_per_item(ctx())),
+        ("Figure 2 (per-item entropy and JS)", lambda: part_figure2(ctx())),
+        ("Figure 3 left (label distribution)", lambda: part_figure3_left(ctx())),
+        ("Figure 3 right (classification across trials)", lambda: part_figure3_right(ctx())),
+        ("Figure 9 (classification across sweep values)", lambda: part_figure9(ctx())),
+        ("Figure 10 (classification across sizes)", lambda: part_figure10(ctx())),
+        ("Figure 8 (RandomMix)", lambda: part_figure8(ctx())),
+    ]
+    if builder.options.explanations:
+        parts += [
+            ("explanation metrics and Figure 4", lambda: part_explanations(ctx())),
+            ("Figures 1 and 11 (explanation projection)", lambda: part_projection(ctx())),
+        ]
+    else:
+        builder.report.skip(
+            "explanations (Figure 4, Figures 1 and 11)", "switched off (--no-explanations)"
+        )
+    parts.append(("per-item explorer", lambda: part_items(ctx())))
+    return parts
+
+
+def part_inputs(c: Context) -> None:
+    b = c.b
+    models = b.models
+    units = c.units.copy()
+    answered = models.groupby(c.rows_unit.to_numpy())["sent_id"].nunique()
+    units["items"] = units["unit"].map(answered).fillna(0).astype(int)
+    parse = models.groupby(c.rows_unit.to_numpy())["parsed"].mean()
+    units["parse_rate"] = units["unit"].map(parse)
+    show = units[["unit", "participant", "experiment", "num_params", "temperature", "top_p",
+                  "n_trials", "items", "parse_rate"]]  # fmt: skip
+    csv = b.write_csv(show, "participants.csv")
+    kinds = [f"{len(c.singles)} participant unit(s)"]
+    if c.sweeps:
+        kinds.append(f"{len(c.sweeps)} sweep(s)")
+    if c.sizes:
+        kinds.append(f"{len(c.sizes)} size famil{'y' if len(c.sizes) == 1 else 'ies'}")
+    section = Section("Inputs")
+    section.blocks += [
+        Paragraph(
+            f"{len(models):,} model annotations of {models['sent_id'].nunique()} LiveNLI items: "
+            + ", ".join(kinds)
+            + f". Human references: {b.livenli['worker_id'].nunique()} LiveNLI annotators "
+            f"({len(b.livenli):,} annotations of {b.livenli['uid'].nunique()} items), "
+            "ChaosNLI and MNLI label distributions of the 50 items that have them."
+        ),
+        Paragraph(
+            f"Main setting for per-item views: {c.main_name}. Table 2 is computed over the "
+            f"{'50 ChaosNLI' if c.subset_table2 == 'chaosnli' else 'all'} items, the other "
+            f"tables and figures over {'all' if c.subset_rest == 'all' else 'the 50 ChaosNLI'}"
+            " items."
+        ),
+        Table(show, "Participants (units: a participant per size / generation setting).", csv),
+    ]
+    b.report.sections.append(section)
+
+
+def part_table2(c: Context) -> None:
+    b = c.b
+    subset = c.subset_table2
+    rows = list(st.human_rows(b.livenli, subset))
+    best = c.singles[0]
+    if len(c.singles) > 1:
+        records = c.evaluate(c.singles, "livenli", subset)
+        best = c.singles[int(np.nanargmin([r["JS"] for r in records]))]
+    settings = [best, *c.mixes, *c.sweeps, *c.sizes]
+    for population in POPULATIONS:
+        for setting, record in zip(settings, c.evaluate(settings, population, subset), strict=True):
+            params = _parameters(setting, c.units)
+            if setting is best and len(c.singles) > 1:
+                params = "lowest JS of the SINGLE participants"
+            rows.append({**record, "setting": setting.kind, "parameters": params})
+    frame = tables.table2_frame(rows)
+    frame.loc[frame["setting"] == "single", "name"] = [
+        f"SINGLE {n}" for n in frame.loc[frame["setting"] == "single", "participant"]
+    ]
+    csv = b.write_csv(frame, "table2.csv")
+    n_items = len(b.subset_uids[subset])
+    section = Section("Table 2: settings vs human populations")
+    section.blocks += [
+        Paragraph(
+            f"Each setting against the three human populations over {n_items} items "
+            "(the paper's Table 2). Mean over items with the standard deviation in "
+            "parentheses (for mixes and sizes: per trial, then averaged over trials). "
+            "H: entropy (nats); Cor.: Kendall's tau between per-item entropies of the setting "
+            "and the humans; JS: Jensen-Shannon distance; α: Krippendorff's alpha (nominal, "
+            "trials or participants as coders; humans: the 48 LiveNLI workers)."
+        ),
+        Table(tables.table2_display(frame), "Table 2.", csv),
+    ]
+    b.report.sections.append(section)
+
+
+def part_table5(c: Context) -> None:
+    b = c.b
+    human = next(r for r in st.human_rows(b.livenli, c.subset_rest) if r["reference"] == "livenli")
+    rows = [human]
+    rows += [{**r, "setting": "mix"} for r in c.evaluate(c.mixes)] if c.mixes else []
+    rows += list(c.singles_all().values())
+    frame = tables.table5_frame(rows)
+    csv = b.write_csv(frame, "table5.csv")
+    section = Section("Table 5: every participant")
+    section.blocks += [
+        Paragraph(
+            f"Every participant (SINGLE: its trials are the annotators) and mix against the "
+            f"LiveNLI humans over {len(b.subset_uids[c.subset_rest])} items (the paper's "
+            "Table 5). KL(P‖Q) and KL(Q‖P): P = humans, Q = the setting, smoothed with 1e-10; "
+            "Agree: share of items with the human majority label; consistency: distinct labels "
+            "per item across trials; parse rate: share of replies that parsed. The CSV adds "
+            "bootstrap 95% confidence intervals."
+        ),
+        Table(tables.table5_display(frame), "Table 5.", csv),
+    ]
+    b.report.sections.append(section)
+
+
+def _per_item(c: Context, setting: st.Setting, subset: str) -> pd.DataFrame:
+    return st.item_table(c.coded, setting, "livenli", subset, c.b.livenli)
+
+
+def part_per_item(c: Context) -> None:
+    b = c.b
+    frames = []
+    for setting in [*c.mixes, *c.singles]:
+        frame = _per_item(c, setting, c.subset_rest).reset_index()
+        frame.insert(0, "setting", _setting_name(setting))
+        frames.append(frame)
+    every = pd.concat(frames, ignore_index=True)
+    gold = b.item_info["gold"]
+    every.insert(2, "gold", every["sent_id"].map(gold))
+    csv = b.write_csv(every, "per_item.csv")
+    main = every[every["setting"] == c.main_name].drop(columns="setting")
+    shown = main[["sent_id", "gold", "human_majority", "majority", "human_H", "H", "JS",
+                  "KL_pq", "KL_qp", "agree", "consistency", *[f"human_{x}" for x in LABELS],
+                  *LABELS]].sort_values("JS", ascending=False)  # fmt: skip
+    section = Section("Per-item table")
+    section.blocks += [
+        Paragraph(
+            f"Per-item metrics of {c.main_name} against the LiveNLI humans, worst JS first "
+            "(human_<label>: human label shares; <label>: the setting's shares). The CSV holds "
+            "every setting."
+        ),
+        Table(shown, "Per-item metrics.", csv, max_rows=40),
+    ]
+    b.report.sections.append(section)
+
+
+def part_figure2(c: Context) -> None:
+    per_item = _per_item(c, c.main, c.subset_table2)
+    fig = figures.entropy_js(
+        per_item, setting_name=c.main_name, h_human="human_H", h_setting="H", js="JS"
+    )
+    c.b.add_figure(
+        c.b.figures_section, fig, "figure2",
+        f"Figure 2: per-item entropy of the LiveNLI humans and of {c.main_name} over "
+        f"{len(per_item)} items, with each item's JS distance (squares).",
+    )  # fmt: skip
+
+
+def _human_individuals(c: Context) -> pd.DataFrame:
+    humans = c.b.humans
+    counts = humans.groupby("participant")["sent_id"].nunique()
+    keep = counts[counts > 100].index
+    return humans[humans["participant"].isin(keep)]
+
+
+def part_figure3_left(c: Context) -> None:
+    models = c.b.models.assign(participant=c.rows_unit.to_numpy())
+    models = models[models["participant"].isin(c.plain_units)]
+    singles = c.singles_all()
+    consistency = {
+        unit: (r["consistency"] if r.get("n_trials", 0) > 1 else math.nan)
+        for unit, r in singles.items()
+    }
+    shares = tables.label_shares(pd.concat([_human_individuals(c), models]), consistency)
+    shares = shares.sort_index(key=lambda idx: idx.map(_natural))
+    c.b.write_csv(shares.reset_index(), "label_shares.csv")
+    fig = figures.label_distribution(shares)
+    c.b.add_figure(
+        c.b.figures_section, fig, "figure3_left",
+        "Figure 3 (left): overall label distribution of each participant (least consistent "
+        "on top) and of the human annotators with more than 100 items; squares: consistency.",
+    )  # fmt: skip
+
+
+def _natural(name: str) -> str:
+    import re
+
+    return re.sub(r"\d+", lambda m: m.group(0).zfill(6), str(name))
+
+
+def _item_order(c: Context) -> list[str]:
+    """Items ordered by human majority label, then human entropy (so bands are visible)."""
+    per_item = _per_item(c, c.main, "all")
+    order = per_item.sort_values(["human_majority", "human_H"], kind="stable")
+    return order.index.tolist()
+
+
+def part_figure3_right(c: Context) -> None:
+    units = c.units[c.units["unit"].isin(c.plain_units) & (c.units["n_trials"] > 1)]
+    if units.empty:
+        raise c.skip("no participant has more than one trial")
+    table = c.b.models.assign(participant=c.rows_unit.to_numpy())
+    order = sorted(units["unit"], key=lambda u: c.singles_all()[u]["consistency"], reverse=True)
+    fig = figures.classification_heatmap(
+        table, by="trial", participants=order, item_order=_item_order(c),
+        item_label="items (ordered by human majority label, then human entropy)",
+    )  # fmt: skip
+    c.b.add_figure(
+        c.b.figures_section, fig, "figure3_right",
+        "Figure 3 (right): each item's label in each trial, per participant (least consistent "
+        "on top).",
+    )  # fmt: skip
+
+
+def _varying_heatmap(c: Context, settings, by_of, name: str, caption: str) -> None:
+    table = c.b.models.assign(unit=c.rows_unit.to_numpy())
+    groups: dict[str, list] = {}
+    for setting in settings:
+        groups.setdefault(by_of(setting), []).append(setting)
+    for by, members in groups.items():
+        parts = []
+        for setting in members:
+            rows = table[table["unit"].isin(setting.participants)]
+            parts.append(rows.assign(participant=setting.name))
+        data = pd.concat(parts, ignore_index=True)
+        fig = figures.classification_heatmap(
+            data, by=by, participants=[s.name for s in members], item_order=_item_order(c),
+            item_label="items (ordered by human majority label, then human entropy)",
+        )  # fmt: skip
+        suffix = "" if len(groups) == 1 else f"_{by}"
+        c.b.add_figure(c.b.figures_section, fig, f"{name}{suffix}", caption.format(by=by))
+
+
+def part_figure9(c: Context) -> None:
+    if not c.sweeps:
+        raise c.skip("no participant was run with more than one temperature or top_p value")
+    _varying_heatmap(
+        c, c.sweeps, lambda s: str(s.options.get("param", "temperature")), "figure9",
+        "Figure 9: each item's label at each {by} value, per swept participant.",
+    )  # fmt: skip
+
+
+def part_figure10(c: Context) -> None:
+    if not c.sizes:
+        raise c.skip("no participant was run in more than one size (num_params)")
+    _varying_heatmap(
+        c, c.sizes, lambda s: "num_params", "figure10",
+        "Figure 10: each item's label for each size of a model family (one trial).",
+    )  # fmt: skip
+
+
+def part_figure8(c: Context) -> None:
+    options = c.b.options
+    k = options.random_mix_size
+    n_units = len(c.units)
+    if n_units <= k:
+        raise c.skip(
+            f"RandomMix draws {k} of more than {k} participants; the sources have {n_units}"
+        )
+    group = st.Setting(
+        "all", "random_mix", tuple(c.units["unit"]),
+        {"draws": options.random_mix_draws, "k": k, "seed": options.seed},
+    )  # fmt: skip
+    draws = st.random_mix(c.coded, group, "livenli", c.subset_rest, c.b.livenli)
+    c.b.write_csv(draws, "random_mix.csv")
+    marks = {_setting_name(s): r for s, r in zip(c.mixes, c.evaluate(c.mixes), strict=True)}
+    fig = figures.random_mix_histograms(draws, marks)
+    c.b.add_figure(
+        c.b.figures_section, fig, "figure8",
+        f"Figure 8: metrics of {len(draws)} random mixes of {k} participants (seed "
+        f"{options.seed}); lines: the declared mixes.",
+    )  # fmt: skip
+
+
+# ----------------------------------------------------------------------- explanations
+def _explanation_table(c: Context) -> pd.DataFrame:
+    models = c.b.models
+    if not (models["explanation"].astype(str).str.strip() != "").any():
+        raise c.skip("the sources carry no explanations (logs read without full samples?)")
+    return pd.concat([models, c.b.humans], ignore_index=True)
+
+
+def part_explanations(c: Context) -> None:
+    from ..explanations import explanation_metrics
+
+    b = c.b
+    table = _explanation_table(c)
+    result = explanation_metrics(
+        table, b.livenli, encoder=b.options.encoder, style_encoder=b.options.style_encoder,
+        progress=b.options.progress,
+    )  # fmt: skip
+    c.explanations = result
+    csv = b.write_csv(result.summary, "explanations.csv")
+    b.write_csv(result.per_group, "explanation_groups.csv")
+    b.write_csv(result.per_explanation.drop(columns=["delexicalised"], errors="ignore"),
+                "explanation_lexical.csv")  # fmt: skip
+    values = figure4_values(result)
+    section = Section("Explanations")
+    encoders = sorted(set(result.summary.get("encoder", pd.Series(dtype=str)).dropna()))
+    pools = result.summary[result.summary["kind"] == "pool"]
+    shown = pools[["group", "metric", "representation", "encoder", "n", "median", "q1", "q3",
+                   "mean", "p_value"]]  # fmt: skip
+    section.blocks += [
+        Paragraph(
+            "Explanation variation (Section 5): de-lexicalised word count w_c, vocabulary size "
+            "V and Jaccard similarity JAC per explanation; D_pair, D_cent, D_max: cosine "
+            "distances within each (item, label) group. p_value: Mann-Whitney U vs humans. "
+            "Encoders: " + ", ".join(encoders) + "."
+        ),
+        Table(shown, "Humans vs participants (pools).", csv),
+    ]
+    b.report.sections.append(section)
+    fig = figures.explanation_boxplots(values)
+    b.add_figure(
+        section, fig, "figure4",
+        "Figure 4: lexical metrics per human annotator (more than 100 items) and participant "
+        "(left); vector metrics within humans and within participants (right).",
+    )  # fmt: skip
+
+
+def figure4_values(result) -> pd.DataFrame:
+    """Figure 4's long data (group, participant_type, metric, representation, value)."""
+    lex = result.per_explanation
+    counts = lex[lex["participant_type"] == "human"].groupby("participant")["sent_id"].nunique()
+    shown = lex[(lex["participant_type"] != "human") | lex["participant"].isin(
+        counts[counts > 100].index)]  # fmt: skip
+    lexical = shown.melt(
+        id_vars=["participant", "participant_type"], value_vars=["wc", "V", "JAC"],
+        var_name="metric",
+    ).rename(columns={"participant": "group"})  # fmt: skip
+    lexical["representation"] = "lexical"
+    groups = result.per_group[result.per_group["kind"] == "pool"]
+    vector = groups.melt(
+        id_vars=["group", "representation"], value_vars=["D_pair", "D_cent", "D_max"],
+        var_name="metric",
+    )  # fmt: skip
+    from ..explanations import HUMAN_POOL
+
+    vector["participant_type"] = np.where(vector["group"] == HUMAN_POOL, "human", "model")
+    return pd.concat([lexical, vector], ignore_index=True)
+
+
+def part_projection(c: Context) -> None:
+    from ..explanations import explanation_projection
+
+    b = c.b
+    table = _explanation_table(c)
+    models_with = set(b.models.loc[b.models["explanation"].str.strip() != "", "sent_id"])
+    item = FIGURE1 if FIGURE1 in models_with else None
+    if item is None:
+        per_item = _per_item(c, c.main, "all")
+        item = per_item[per_item.index.isin(models_with)]["JS"].idxmin()
+    kwargs = {"encoder": b.options.encoder, "progress": b.options.progress}
+    one = explanation_projection(table, b.livenli, sent_ids=item, **kwargs)
+    b.write_csv(one, "projection_item.csv")
+    target = c.b.figures_section
+    b.add_figure(
+        target, figures.projection_scatter(one, sent_id=item), "figure1",
+        f"Figure 1: t-SNE of the explanation embeddings of item {item} "
+        f"({one['encoder'].iloc[0]}); colour = label, marker = humans / participants.",
+    )  # fmt: skip
+    items = None
+    if b.options.projection_items is not None:
+        items = sorted(models_with)[: b.options.projection_items]
+    every = explanation_projection(table, b.livenli, sent_ids=items, **kwargs)
+    b.write_csv(every, "projection.csv")
+    b.add_figure(
+        target, figures.projection_scatter(every), "figure11",
+        f"Figure 11: t-SNE of all explanation embeddings ({every['encoder'].iloc[0]}, "
+        f"{every['sent_id'].nunique()} items); colour = label, marker = humans / participants.",
+    )  # fmt: skip
+
+
+FIGURE1 = "108083c"
+
+
+# ------------------------------------------------------------------------ explorer
+def part_items(c: Context) -> None:
+    b = c.b
+    info = b.item_info
+    per_item = _per_item(c, c.main, "all")
+    models = b.models.assign(unit=c.rows_unit.to_numpy())
+    dists = tables.item_distributions(models.assign(participant=models["unit"]))
+    humans = b.livenli
+    n_units = len(c.units)
+    all_trials = n_units <= ALL_TRIALS_UP_TO
+    section = Section("Items")
+    section.blocks.append(
+        Paragraph(
+            "Every item as the study's explorer shows it: premise, hypothesis, label "
+            "distributions of the human populations and of each participant, and the "
+            "explanations side by side ("
+            + ("every trial" if all_trials else "first trial of each participant")
+            + "). Items are ordered by the JS distance of "
+            + c.main_name
+            + ", worst first."
+        )
+    )
+    chaos = info["chaos_counts"]
+    for uid in per_item.sort_values("JS", ascending=False).index:
+        row = per_item.loc[uid]
+        distributions = _card_distributions(uid, row, chaos.get(uid), info, dists, c)
+        worker_rows = humans[humans["uid"] == uid]
+        human_expl = [
+            (w, label, text)
+            for w, label, text in zip(worker_rows["worker_id"], worker_rows["class_multi"],
+                                      worker_rows["explanation"], strict=True)
+        ]  # fmt: skip
+        rows = models[models["sent_id"] == uid].sort_values(["unit", "trial"])
+        if not all_trials:
+            rows = rows.drop_duplicates("unit")
+        participant_expl = [
+            (f"{unit} t{trial}", multi if parsed else "error", text)
+            for unit, trial, multi, parsed, text in zip(
+                rows["unit"], rows["trial"], rows["class_multi"], rows["parsed"],
+                rows["explanation"], strict=True)
+        ]  # fmt: skip
+        summary = (
+            f"gold {info.at[uid, 'gold']} · humans: {row['human_majority']} "
+            f"(H {row['human_H']:.2f}) · {c.main_name}: {row['majority']} "
+            f"(H {row['H']:.2f}, JS {row['JS']:.2f})"
+        )
+        section.blocks.append(
+            ItemCard(
+                uid,
+                info.at[uid, "premise"],
+                info.at[uid, "hypothesis"],
+                summary,
+                distributions,
+                human_expl,
+                participant_expl,
+            )  # fmt: skip
+        )
+    b.report.sections.append(section)
+
+
+def _card_distributions(uid, row, chaos, info, dists, c: Context) -> pd.DataFrame:
+    records = {}
+    records["humans (LiveNLI)"] = {
+        **{x: row[f"human_{x}"] for x in LABELS},
+        "n": info.at[uid, "n_annotators"],
+    }
+    if chaos is not None and not (isinstance(chaos, float) and math.isnan(chaos)):
+        total = sum(chaos)
+        records["humans (ChaosNLI)"] = {
+            **{x: v / total for x, v in zip(LABELS, chaos, strict=True)},
+            "n": total,
+        }
+    mnli = info.at[uid, "mnli_labels"]
+    if mnli:
+        records["humans (MNLI)"] = {**{x: mnli.count(x) / len(mnli) for x in LABELS},
+                                    "n": len(mnli)}  # fmt: skip
+    if c.main.kind != "single":
+        records[c.main_name] = {**{x: row[x] for x in LABELS}, "n": row["n_answers"]}
+    for unit in c.units["unit"]:
+        if (unit, uid) in dists.index:
+            d = dists.loc[(unit, uid)]
+            records[unit] = {**{x: d[x] for x in LABELS}, "error": d["error"], "n": d["n"]}
+    frame = pd.DataFrame.from_dict(records, orient="index")
+    for label in LABELS:
+        frame[label] = frame[label].astype(float).fillna(0.0)
+    return frame
