@@ -111,8 +111,13 @@ _PY_LITERALS = {"True": "true", "False": "false", "None": "null"}
 _CLOSERS = frozenset(",}]:")
 _JSON_ESCAPES = frozenset('"\\/bfnrtu')
 _JSON_LITERALS = frozenset({"true", "false", "null"})
+_STRING_ESCAPES = {'"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_PLAIN_IN_STRING = re.compile(r"[^\"'\\\n\r\t]+")
+_PLAIN_OUTSIDE = re.compile(r"(?:[^\"'{}\[\]\w]|\d)+")
+_WORD = re.compile(r"\w+")
+_BLANKS = re.compile(r"[ \t\r\n]*")
 _MAX_OBJECTS = 200  # complete top-level objects examined per reply
-_MAX_SALVAGE = 20  # inner objects tried when reporting the label of a truncated reply
+_MAX_INNER = 20  # inner objects kept to report the label of a truncated reply
 _MAX_DEPTH = 50  # nesting searched for the answer object
 
 
@@ -210,27 +215,45 @@ def normalise_label(value: Any) -> frozenset[str]:
 
 def _closes_string(text: str, index: int) -> bool:
     """Whether the quote at ``index`` ends a string: next non-blank char is , } ] : or the end."""
-    n = len(text)
-    j = index + 1
-    while j < n and text[j] in " \t\r\n":
-        j += 1
-    return j >= n or text[j] in _CLOSERS
+    j = _BLANKS.match(text, index + 1).end()
+    return j >= len(text) or text[j] in _CLOSERS
 
 
-def _scan_object(text: str, start: int) -> tuple[int | None, str]:
-    """Scan the object opening at ``text[start] == "{"``; return (end index or None, JSON).
+def _drop_trailing_comma(out: list[str]) -> None:
+    while out and not out[-1].strip():
+        out.pop()
+    if out:
+        last = out[-1].rstrip()
+        if last.endswith(","):
+            out[-1] = last[:-1]
+
+
+def _scan_object(text: str, start: int) -> tuple[int | None, str, list[str]]:
+    """Scan the object opening at ``text[start] == "{"``.
+
+    Returns (end index or None, repaired JSON text, the repaired JSON of every inner object
+    that closed, innermost first -- only filled when the object itself never closes).
 
     The returned JSON text is a repaired copy (double quotes, no trailing commas, JSON
-    literals, quoted bare keys).  ``None`` as the end means the object never closes.
+    literals, quoted bare keys and bare words).  ``None`` as the end means the object never
+    closes.  Runs of ordinary characters are copied in one step (regex), so long strings are
+    cheap.
     """
     out: list[str] = []
+    opened: list[int] = []  # out index of each open "{" or "["
+    inner: list[tuple[int, int]] = []  # out ranges of closed inner objects
     depth = 0
     quote = ""
     i = start
     n = len(text)
     while i < n:
-        ch = text[i]
         if quote:  # inside a string
+            plain = _PLAIN_IN_STRING.match(text, i)
+            if plain:
+                out.append(plain.group())
+                i = plain.end()
+                continue
+            ch = text[i]
             if ch == "\\" and i + 1 < n:
                 nxt = text[i + 1]
                 if nxt == "'":  # \' is Python, not JSON
@@ -244,41 +267,36 @@ def _scan_object(text: str, start: int) -> tuple[int | None, str]:
             if ch == quote and _closes_string(text, i):
                 out.append('"')
                 quote = ""
-            elif ch == '"':
-                out.append('\\"')
-            elif ch == "\n":
-                out.append("\\n")
-            elif ch == "\r":
-                out.append("\\r")
-            elif ch == "\t":
-                out.append("\\t")
             else:
-                out.append(ch)
+                out.append(_STRING_ESCAPES.get(ch, ch))
             i += 1
             continue
+        plain = _PLAIN_OUTSIDE.match(text, i)
+        if plain:
+            out.append(plain.group())
+            i = plain.end()
+            continue
+        ch = text[i]
         if ch in "\"'":
             quote = ch
             out.append('"')
         elif ch in "{[":
             depth += 1
+            opened.append(len(out))
             out.append(ch)
         elif ch in "}]":
-            while out and out[-1] in " \t\r\n":
-                out.pop()
-            if out and out[-1] == ",":
-                out.pop()
+            _drop_trailing_comma(out)
             out.append(ch)
             depth -= 1
             if depth == 0:
-                return i, "".join(out)
-        elif ch.isalpha() or ch == "_":
-            j = i
-            while j < n and (text[j].isalnum() or text[j] == "_"):
-                j += 1
+                return i, "".join(out), []
+            begin = opened.pop()
+            if ch == "}" and len(inner) < _MAX_INNER:
+                inner.append((begin, len(out)))
+        else:  # a bare word (letters, digits, underscores)
+            j = _WORD.match(text, i).end()
             word = text[i:j]
-            k = j
-            while k < n and text[k] in " \t\r\n":
-                k += 1
+            k = _BLANKS.match(text, j).end()
             if k < n and text[k] == ":" and word not in _PY_LITERALS:
                 out.append(json.dumps(word))  # an unquoted key
             elif word in _PY_LITERALS or word in _JSON_LITERALS:
@@ -287,10 +305,8 @@ def _scan_object(text: str, start: int) -> tuple[int | None, str]:
                 out.append(json.dumps(word))
             i = j
             continue
-        else:
-            out.append(ch)
         i += 1
-    return None, "".join(out)
+    return None, "".join(out), ["".join(out[a:b]) for a, b in inner]
 
 
 def _load(json_text: str) -> Any:
@@ -305,6 +321,7 @@ class _Scan:
     objects: list[Any] = field(default_factory=list)  # parsed complete top-level objects
     unreadable: int = 0  # balanced objects that did not parse
     unclosed_at: int | None = None  # where an object that never closes starts
+    inner: list[str] = field(default_factory=list)  # closed objects inside the unclosed one
 
 
 def _scan(text: str) -> _Scan:
@@ -312,9 +329,9 @@ def _scan(text: str) -> _Scan:
     scan = _Scan()
     i = text.find("{")
     while i != -1 and len(scan.objects) + scan.unreadable < _MAX_OBJECTS:
-        end, json_text = _scan_object(text, i)
+        end, json_text, inner = _scan_object(text, i)
         if end is None:
-            scan.unclosed_at = i
+            scan.unclosed_at, scan.inner = i, inner
             break
         loaded = _load(json_text)
         if isinstance(loaded, dict):
@@ -465,19 +482,16 @@ def _strip_reasoning(text: str) -> tuple[str, bool]:
     return text, False
 
 
-def _salvage_label(text: str, start: int) -> str:
+def _salvage_label(inner: list[str]) -> str:
     """The label of a complete inner answer inside a cut-off reply ("" if none)."""
-    i = text.find("{", start + 1)
-    for _ in range(_MAX_SALVAGE):
-        if i == -1:
-            return ""
-        end, json_text = _scan_object(text, i)
-        answer = _find_answer(_load(json_text)) if end is not None else None
+    for json_text in inner:
+        if "label" not in json_text.lower():
+            continue
+        answer = _find_answer(_load(json_text))
         if answer is not None:
             found, value = _label_value(answer)
             if found:
                 return _raw(value)
-        i = text.find("{", i + 1)
     return ""
 
 
@@ -496,7 +510,7 @@ def _parse(text: str, premise: str, hypothesis: str, stop_reason: str | None) ->
 
     if not answers:
         if scan.unclosed_at is not None or unclosed_think or cut_off:
-            raw = _salvage_label(body, scan.unclosed_at) if scan.unclosed_at is not None else ""
+            raw = _salvage_label(scan.inner)
             why = (
                 "a JSON object never closes"
                 if scan.unclosed_at is not None
