@@ -726,7 +726,7 @@ def configurations(study: Study, *, validate: bool = True) -> list[Configuration
             )
         )
     for family in study.sizes:
-        for member in family.members:
+        for position, member in enumerate(family.members):
             configs.append(
                 Configuration(
                     slug=f"size-{slug(member.name)}",
@@ -734,7 +734,7 @@ def configurations(study: Study, *, validate: bool = True) -> list[Configuration
                     model=member,
                     epochs=study.epochs,
                     experiment=SIZE_EXPERIMENT,
-                    where=f"sizes.{family.name}",
+                    where=f"sizes.{family.name}[{position}]",
                     family=family.name,
                 )
             )
@@ -890,41 +890,55 @@ def key_variables(model: ModelSpec) -> tuple[str, ...]:
 
 def preflight(configs: Sequence[Configuration]) -> list[str]:
     """Every problem that would stop a run later, found now: unknown providers, missing API
-    keys (environment or a ``.env`` file, as Inspect reads it) and missing client packages.
+    keys (in the environment or a ``.env`` file, as Inspect reads them) and missing client
+    packages.
 
-    Returns one message per problem (empty: ready to run); each model is checked once.
+    Returns one message per problem (empty: ready to run): one per unknown provider, one per
+    missing key and one per missing package, each naming the models that need it.
     """
     from inspect_ai._util.dotenv import init_dotenv
 
     init_dotenv()
     providers = registered_providers()
-    problems: list[str] = []
+    unknown: list[str] = []
+    keys: dict[tuple[str, ...], list[str]] = {}
+    packages: dict[str, list[str]] = {}
     seen: set[str] = set()
     for config in configs:
         model = config.model
         if model.id in seen:
             continue
         seen.add(model.id)
+        who = f"{config.where} ({model.id})"
         if model.provider not in providers:
-            problems.append(
-                f"{config.where}: unknown model provider {model.provider!r} in {model.id!r} "
+            unknown.append(
+                f"{who}: unknown model provider {model.provider!r} "
                 f"(known: {', '.join(sorted(providers))})"
             )
             continue
         variables = key_variables(model)
-        if (
-            variables
-            and "api_key" not in model.args
-            and not any(os.environ.get(v) for v in variables)
-        ):
-            problems.append(f"{config.where}: {model.id} needs {' or '.join(variables)} set")
+        has_key = "api_key" in model.args or any(os.environ.get(v) for v in variables)
+        if variables and not has_key:
+            keys.setdefault(variables, []).append(who)
         module, package = PROVIDER_PACKAGES.get(model.provider, ("", ""))
         if module and not _module_available(module):
-            problems.append(
-                f"{config.where}: {model.id} needs the Python package {package} "
-                f"(pip install {package})"
-            )
+            packages.setdefault(package, []).append(who)
+    problems = list(unknown)
+    for variables, models in keys.items():
+        alternatives = f" (or {', '.join(variables[1:])})" if len(variables) > 1 else ""
+        problems.append(f"{variables[0]}{alternatives} is not set; needed by {_few(models)}")
+    for package, models in packages.items():
+        problems.append(
+            f"Python package {package} is not installed (pip install {package}); "
+            f"needed by {_few(models)}"
+        )
     return problems
+
+
+def _few(items: Sequence[str], shown: int = 4) -> str:
+    """``a, b, c, d and 3 more``."""
+    more = len(items) - shown
+    return ", ".join(items[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 # --------------------------------------------------------------------------------------------
@@ -943,10 +957,13 @@ class PlannedRun:
 
 
 def study_items(study: Study) -> int:
-    """Number of LiveNLI items the study's task annotates (loads the data: fails early)."""
+    """Number of LiveNLI items the study's task annotates.
+
+    Loads LiveNLI exactly as the task will (so a missing file is reported before any run).
+    """
     from .livenli import load_livenli, subset_uids
 
-    return len(subset_uids(load_livenli(study.data, download=False), study.subset))
+    return len(subset_uids(load_livenli(study.data), study.subset))
 
 
 def finished(log_dir: Path) -> bool:

@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import UsageError
+from ..errors import UsageError, UserInputError
 
 NAME = "run"
 HELP = "run a study file (models, sweeps, sizes) through Inspect's eval_set; resumable"
@@ -62,8 +62,12 @@ def run(args: argparse.Namespace) -> int:
     study = load_study(args.study)
     problems = preflight(configurations(study))
     root = Path(args.log_dir if args.log_dir else study.default_log_dir)
-    runs = plan(study, root)
-    print(format_plan(study, runs, root))
+    try:
+        runs = plan(study, root)
+    except UserInputError as error:  # LiveNLI missing or unreadable: one more problem
+        problems.append(f"task.data: {error}")
+    else:
+        print(format_plan(study, runs, root))
     if problems:
         listed = "\n  ".join(problems)
         raise UsageError(

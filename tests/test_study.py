@@ -1,0 +1,417 @@
+"""Study files: validation (precise errors), expansion, preflight checks, the shipped studies,
+and one end-to-end run / re-run / report of the offline study."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from inspect_partynli.cli import main
+from inspect_partynli.study import (
+    SIZE_EXPERIMENT,
+    SWEEP_EXPERIMENT,
+    StudyError,
+    configurations,
+    load_study,
+    packaged_studies,
+    parse_study,
+    plan,
+    preflight,
+    slug,
+)
+
+FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+
+MINIMAL = {"models": [{"id": "partynli/livenli-annotators", "name": "humans"}]}
+
+
+def errors_of(raw: dict) -> str:
+    with pytest.raises(StudyError) as caught:
+        parse_study(raw)
+    return str(caught.value)
+
+
+def with_(**changes) -> dict:
+    return {**MINIMAL, **changes}
+
+
+# --------------------------------------------------------------------------------------------
+# validation
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (with_(epoch=5), "epoch: unknown key; expected one of name, task, epochs"),
+        (with_(epochs="five"), "epochs: expected a positive integer, got a string ('five')"),
+        (with_(epochs=0), "epochs: must be >= 1, got 0"),
+        (with_(epochs=True), "epochs: expected a positive integer, got a boolean (True)"),
+        (with_(max_connections=-1), "max_connections: must be >= 1, got -1"),
+        (with_(task={"subset": "mnli"}), "task.subset: unknown subset 'mnli'; choose one of all"),
+        (with_(task={"items": 3}), "task.items: unknown key; expected one of data, subset"),
+        ({"models": []}, "models: empty: a study needs at least one model"),
+        ({"epochs": 5}, "models: missing: a study needs at least one model"),
+        ({"models": {"id": "a/b"}}, "models: expected a list of models, got a mapping"),
+        ({"models": [{"name": "x"}]}, "models[0].id: missing: give an Inspect model id"),
+        ({"models": [{"id": "gpt-4"}]}, "models[0].id: 'gpt-4' is not an Inspect model id"),
+        ({"models": [{"id": "a/b", "temp": 1}]}, "models[0].temp: unknown key; expected one of id"),
+        ({"models": [{"id": "a/b", "num_params": 0}]}, "models[0].num_params: must be > 0, got 0"),
+        ({"models": [{"id": "a/b", "args": [1]}]}, "models[0].args: expected a mapping, got a"),
+        (
+            {"models": [{"id": "a/b"}, {"id": "a/b", "name": "other"}]},
+            "models[1].id: duplicate model 'a/b' (same as models[0])",
+        ),
+        (
+            {"models": [{"id": "a/b", "name": "x"}, {"id": "a/c", "name": "x"}]},
+            "models[1].name: duplicate name 'x' (also models[0])",
+        ),
+        (with_(groups={"hi": ["humans", "gpt"]}), "groups.hi[1]: 'gpt' is not a declared model"),
+        (with_(groups={"hi": ["humans", "humans"]}), "groups.hi[1]: 'humans' is listed twice"),
+        (with_(groups={"hi": []}), "groups.hi: expected a non-empty list of model names"),
+        (with_(groups={"all": ["humans"]}), "groups.all: 'all' is implied"),
+        (with_(groups={"1x": ["humans"]}), "groups.1x: group names start with a letter"),
+        (with_(single="gpt"), "single: 'gpt' is not a declared model (declared: humans)"),
+        (
+            with_(sweeps=[{"model": "humans", "temperature": 0}]),
+            "sweeps[0].temperature: must be > 0, got 0",
+        ),
+        (
+            with_(sweeps=[{"model": "humans", "temperature": -1.5}]),
+            "sweeps[0].temperature: must be > 0, got -1.5",
+        ),
+        (
+            with_(sweeps=[{"model": "humans", "top_p": {"max": 1.5}}]),
+            "sweeps[0].top_p.max: must be at most 1.0, got 1.5",
+        ),
+        (
+            with_(sweeps=[{"model": "humans", "top_p": {"epochs": 3}}]),
+            "sweeps[0].top_p.max: missing: the largest value of the sweep",
+        ),
+        (
+            with_(sweeps=[{"model": "humans", "temperature": {"max": 1, "steps": 3}}]),
+            "sweeps[0].temperature.steps: unknown key; expected one of max, epochs",
+        ),
+        (
+            with_(sweeps=[{"model": "gpt", "temperature": 1.0}]),
+            "sweeps[0].model: 'gpt' is not a declared model",
+        ),
+        (with_(sweeps=[{"model": "humans"}]), "sweeps[0]: sweeps nothing: give temperature"),
+        (
+            with_(
+                sweeps=[
+                    {"model": "humans", "temperature": 1.0},
+                    {"model": "humans", "temperature": 2.0},
+                ]
+            ),
+            "sweeps[1].temperature: humans is already swept over temperature (sweeps[0]",
+        ),
+        (
+            with_(sizes={"fam": [{"id": "ollama/fam:1b"}]}),
+            "sizes.fam[0].num_params: missing: size family members need their size",
+        ),
+        (
+            with_(sizes={"fam": [{"id": "o/f", "num_params": 1}, {"id": "o/g", "num_params": 1}]}),
+            "sizes.fam[1].num_params: size 1 appears twice (also sizes.fam[0])",
+        ),
+        (with_(sizes={"fam": []}), "sizes.fam: expected a non-empty list of members"),
+        (with_(task={"data": "/no/such/livenli"}), "task.data: no such file or folder: /no/such"),
+        (
+            {"models": [{"id": "partynli/replay", "args": {"path": "${PARTYNLI_NO_SUCH_VAR}"}}]},
+            "models[0].args.path: environment variable PARTYNLI_NO_SUCH_VAR is not set",
+        ),
+        ([1, 2], "(top level): expected a mapping, got a list"),
+        (None, "(top level): the study file is empty"),
+    ],
+)
+def test_invalid_study_names_the_key_and_the_problem(raw, expected):
+    assert expected in errors_of(raw)
+
+
+def test_every_problem_is_reported_at_once():
+    message = errors_of({"epochs": 0, "models": [{"id": "x"}], "colour": "red"})
+    assert "3 problems" in message
+    assert "colour: unknown key" in message
+    assert "epochs: must be >= 1" in message
+    assert "models[0].id: 'x' is not an Inspect model id" in message
+
+
+def test_duplicate_yaml_keys_are_refused(tmp_path):
+    path = tmp_path / "dup.yaml"
+    path.write_text("epochs: 5\nepochs: 3\nmodels: [{id: a/b}]\n")
+    with pytest.raises(StudyError, match=r"duplicate key 'epochs' \(first on line 1\)"):
+        load_study(path)
+
+
+def test_missing_study_file_names_the_packaged_studies(tmp_path):
+    from inspect_partynli.errors import SourceError
+
+    with pytest.raises(SourceError, match="no such study file .*offline, paper"):
+        load_study(tmp_path / "nope.yaml")
+
+
+def test_paths_resolve_relative_to_the_study_file_and_env_vars_expand(tmp_path, monkeypatch):
+    (tmp_path / "inputs").mkdir()
+    (tmp_path / "inputs" / "answers.csv").write_text("x\n")
+    monkeypatch.setenv("STUDY_INPUTS", "inputs")
+    study_file = tmp_path / "sub" / "s.yaml"
+    study_file.parent.mkdir()
+    study_file.write_text(
+        "models:\n"
+        "  - id: partynli/replay\n"
+        "    args:\n"
+        "      path: ../${STUDY_INPUTS}/answers.csv\n"
+        "      participant: p\n"
+        "      other: ${UNSET_X:-d}\n"
+    )
+    study = load_study(study_file)
+    model = study.models[0]
+    assert model.args == {
+        "path": str(tmp_path / "inputs" / "answers.csv"),
+        "participant": "p",
+        "other": "d",
+    }
+    assert study.name == "s" and study.default_log_dir == "logs/s"
+
+
+# --------------------------------------------------------------------------------------------
+# expansion
+
+
+def test_configurations_have_their_own_folders_experiments_and_task_args():
+    study = parse_study(
+        {
+            "name": "t",
+            "epochs": 3,
+            "task": {"subset": "chaosnli"},
+            "models": [
+                {"id": "openai/gpt-4.1", "name": "gpt-4.1"},
+                {"id": "grok/grok-3-mini", "name": "grok-3-mini", "max_connections": 4},
+            ],
+            "groups": {"model_mix_hi": ["gpt-4.1"], "model_mix_lo": ["grok-3-mini"]},
+            "sweeps": [{"model": "grok-3-mini", "temperature": 1.5, "top_p": {"max": 1.0}}],
+            "sizes": {"qwen3": [{"id": "ollama/qwen3:0.6b", "num_params": 0.6}]},
+        }
+    )
+    configs = configurations(study)
+    assert [c.slug for c in configs] == [
+        "single-gpt-4.1",
+        "single-grok-3-mini",
+        "sweep-grok-3-mini-temperature",
+        "sweep-grok-3-mini-top_p",
+        "size-qwen3-0.6b",
+    ]
+    assert [c.experiment for c in configs] == [
+        "model_mix_hi", "model_mix_lo", SWEEP_EXPERIMENT, SWEEP_EXPERIMENT, SIZE_EXPERIMENT,
+    ]  # fmt: skip
+    assert configs[0].task_args(study) == {"subset": "chaosnli", "epochs": 3}
+    assert configs[2].task_args(study) == {
+        "subset": "chaosnli", "epochs": 10, "sweep": "temperature", "tmax": 1.5,
+    }  # fmt: skip
+    size = configs[4]
+    assert size.model.participant == "qwen3-0.6b" and size.family == "qwen3"
+    assert size.metadata(study)["num_params"] == 0.6
+    assert configs[1].metadata(study) == {
+        "study": "t", "config": "single-grok-3-mini", "kind": "single",
+        "experiment": "model_mix_lo", "participant": "grok-3-mini", "model_name": "grok-3-mini",
+        "num_params": None, "family": None, "groups": ["model_mix_lo"], "sweep": None,
+        "tmax": None,
+    }  # fmt: skip
+    assert study.single == "gpt-4.1"  # the first model when not given
+    assert study.all_groups()["all"] == ("gpt-4.1", "grok-3-mini")
+
+
+def test_colliding_log_folders_are_refused():
+    parse_study({"models": [{"id": "a/x", "name": "A.B"}, {"id": "a/y", "name": "a b"}]})
+    message = errors_of({"models": [{"id": "a/x", "name": "a b"}, {"id": "a/y", "name": "a/b"}]})
+    assert "models[1]: its log folder 'single-a-b' is also that of models[0]" in message
+
+
+def test_slug():
+    assert slug("openai/gpt-4.1") == "openai-gpt-4.1"
+    assert slug("ollama/qwen3:0.6b") == "ollama-qwen3-0.6b"
+    assert slug("Top P!") == "top-p"
+
+
+# --------------------------------------------------------------------------------------------
+# preflight: providers, keys, packages
+
+
+def test_preflight_reports_unknown_providers_and_missing_keys_at_once(monkeypatch):
+    for variable in ("OPENAI_API_KEY", "AZUREAI_OPENAI_API_KEY", "AZURE_OPENAI_API_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.delenv("XAI_API_KEY", raising=False)
+    monkeypatch.delenv("GROK_API_KEY", raising=False)
+    monkeypatch.chdir(Path(__file__).parent)  # no .env here
+    study = parse_study(
+        {
+            "models": [
+                {"id": "openai/gpt-4.1"},
+                {"id": "openai/gpt-4o-mini"},
+                {"id": "nosuchapi/model"},
+                {"id": "grok/grok-3-mini", "args": {"api_key": "given"}},
+                {"id": "ollama/gemma3:1b"},
+                {"id": "partynli/livenli-annotators"},
+            ]
+        }
+    )
+    problems = preflight(configurations(study))
+    assert problems[0].startswith(
+        "models[2] (nosuchapi/model): unknown model provider 'nosuchapi' (known: "
+    )
+    assert "partynli" in problems[0] and "ollama" in problems[0]
+    keys = [p for p in problems if "_API_KEY" in p]
+    assert keys == [
+        "OPENAI_API_KEY (or AZUREAI_OPENAI_API_KEY, AZURE_OPENAI_API_KEY) is not set; needed by "
+        "models[0] (openai/gpt-4.1), models[1] (openai/gpt-4o-mini)"
+    ]
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    assert not [p for p in preflight(configurations(study)) if "_API_KEY" in p]
+
+
+def test_offline_study_needs_nothing():
+    assert preflight(configurations(load_study("offline"))) == []
+
+
+# --------------------------------------------------------------------------------------------
+# the shipped studies
+
+
+def test_packaged_studies_are_found_by_name():
+    assert {"paper", "offline"} <= set(packaged_studies())
+
+
+def test_paper_study_matches_table_1_and_section_3():
+    study = load_study("paper")
+    assert len(study.models) == 20 and study.epochs == 5 and study.single == "grok-3-mini"
+    hi, lo = study.groups["model_mix_hi"], study.groups["model_mix_lo"]
+    assert len(hi) == len(lo) == 10 and not set(hi) & set(lo)
+    assert set(hi) | set(lo) == {m.name for m in study.models}
+    assert "claude-opus-4" in hi and "ministral-8b" in lo
+    providers = {m.provider for m in study.models}
+    assert {"openai", "anthropic", "google", "grok", "mistral"} <= providers
+    tmax = {(s.model, s.parameter): s.max for s in study.sweeps}
+    assert tmax == {
+        ("grok-3-mini", "temperature"): 1.5, ("grok-3-mini", "top_p"): 1.0,
+        ("qwen3-235b", "temperature"): 1.0, ("qwen3-235b", "top_p"): 1.0,
+        ("gemini-2.0-flash", "temperature"): 2.0, ("gemini-2.0-flash", "top_p"): 1.0,
+        ("kimi-k2", "temperature"): 1.0, ("kimi-k2", "top_p"): 1.0,
+    }  # fmt: skip
+    assert all(s.epochs == 10 for s in study.sweeps)
+    sizes = {f.name: [m.num_params for m in f.members] for f in study.sizes}
+    assert sizes == {
+        "gemma3": [1, 4, 12, 27],
+        "qwen3": [0.6, 1.7, 4, 8, 14, 32, 235],
+        "deepseek-r1": [7, 8, 14, 32, 70, 671],
+    }
+    assert len(configurations(study)) == 20 + 8 + 17
+
+
+def test_paper_study_plan_counts_requests(monkeypatch, tmp_path):
+    runs = plan(load_study("paper"), tmp_path)
+    assert {run.config.model.name: run.requests for run in runs}["gpt-4.1"] == 122 * 5
+    sweep = [run for run in runs if run.config.kind == "sweep"]
+    assert {run.requests for run in sweep} == {122 * 10}
+    assert sum(run.requests for run in runs) == 122 * (5 * 20 + 10 * 8 + 5 * 17) == 32330
+    assert len({run.log_dir for run in runs}) == 45 and not any(run.done for run in runs)
+
+
+# --------------------------------------------------------------------------------------------
+# the command
+
+
+def test_run_without_terminal_or_yes_aborts_with_exit_2(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    code = main(["run", "offline", "--log-dir", str(tmp_path / "logs")])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert "requests" in out and "total" in out
+    assert "no terminal to confirm the run on: pass --yes" in err
+    assert not (tmp_path / "logs").exists()
+
+
+def test_run_reports_an_invalid_study_before_anything_runs(capsys, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("models:\n  - {id: openai/gpt-4.1}\nsweeps:\n  - {model: gpt, top_p: 2}\n")
+    assert main(["run", str(path), "--yes", "--log-dir", str(tmp_path / "logs")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"partynli run: error: {path}: invalid study file (2 problems)")
+    assert "sweeps[0].model: 'gpt' is not a declared model" in err
+    assert "sweeps[0].top_p: must be at most 1.0, got 2" in err
+    assert not (tmp_path / "logs").exists()
+
+
+def test_dry_run_runs_nothing(capsys, tmp_path):
+    assert main(["run", "offline", "--dry-run", "--log-dir", str(tmp_path / "l")]) == 0
+    out = capsys.readouterr().out
+    assert "livenli-annotators" in out and "Dry run: nothing was run." in out
+    # 50 chaosnli items x (5 single + 10 sweep) for the annotators; x (5 + 5) for ministral
+    assert "750" in out and "500" in out and "1250" in out
+    assert not (tmp_path / "l").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# end to end: run, re-run (nothing redone), report
+
+
+def _fingerprints(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def small_offline_study(tmp_path_factory) -> Path:
+    """The shipped offline study with 2 epochs (and 2 sweep values), to keep the test fast."""
+    raw = yaml.safe_load(packaged_studies()["offline"].read_text())
+    raw["epochs"] = 2
+    raw["sweeps"][0]["temperature"] = {"max": raw["sweeps"][0]["temperature"], "epochs": 2}
+    path = tmp_path_factory.mktemp("study") / "offline-small.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def test_offline_study_end_to_end(small_offline_study, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PARTYNLI_FIXTURES", str(FIXTURES))
+    logs = tmp_path / "logs"
+    args = ["run", str(small_offline_study), "--yes", "--display", "none", "--log-dir", str(logs)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "4 of 4 runs complete" in out
+    folders = sorted(p.name for p in logs.iterdir())
+    assert folders == [
+        "single-livenli-annotators",
+        "single-ministral-8b",
+        "size-ministral-8b",
+        "sweep-livenli-annotators-temperature",
+    ]
+    before = _fingerprints(logs)
+    assert sum(name.endswith(".eval") for name in before) == 4
+
+    # re-run: every run is already finished, eval_set reuses the logs, nothing is written
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "(4 of 4 runs already finished in their log folders)" in out
+    total = next(line for line in out.splitlines() if line.strip().startswith("total"))
+    assert total.split()[-1] == "0"  # requests still to run
+    assert _fingerprints(logs) == before
+
+    # the logs carry what the annotation table needs
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    headers = {
+        Path(info.name).parent.name: read_eval_log(info, header_only=True)
+        for info in list_eval_logs(str(logs), recursive=True)
+    }
+    size = headers["size-ministral-8b"].eval.metadata["partynli"]
+    assert size["experiment"] == SIZE_EXPERIMENT and size["num_params"] == 8
+    sweep = headers["sweep-livenli-annotators-temperature"]
+    assert sweep.eval.task_args["sweep"] == "temperature"
+    assert all(h.status == "success" for h in headers.values())
+    assert set(headers["single-ministral-8b"].eval.tags) == {
+        "study:offline", "single", "model_mix_lo", "group:model_mix_lo",
+    }  # fmt: skip
