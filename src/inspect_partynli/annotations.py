@@ -19,9 +19,13 @@ Inspect's *sample summaries*.  Summaries truncate text, so full samples are read
 One log row per sample and epoch: ``trial`` = epoch, ``model`` = the full model id,
 ``participant`` = the ``participants`` mapping's name for the model if given, else the
 model argument ``participant`` (the replay provider), else the model name without its
-provider prefix (``openai/gpt-4.1`` -> ``gpt-4.1``).  ``experiment`` is
-``temperature_sweep`` / ``top_p_sweep`` for sweeps (the sample's ``sweep`` metadata, else the
-task argument ``sweep``) and ``single`` otherwise, unless overridden.
+provider prefix (``openai/gpt-4.1`` -> ``gpt-4.1``; ``partynli/replay/NAME`` -> ``NAME``).
+``experiment`` is the ``experiment`` argument if given, else the replay provider's model
+argument ``experiment``, else ``temperature_sweep`` / ``top_p_sweep`` for sweeps (the
+sample's ``sweep`` metadata, else the task argument ``sweep``), else ``single``.
+``temperature`` / ``top_p`` are the values the solver sent (``Score.value``, else the sample
+metadata; NaN = provider default).  ``num_params`` is NaN unless the ``num_params`` mapping
+names the participant.
 
 Robustness (deterministic, and reported in ONE :class:`AnnotationWarning` per call):
 
@@ -78,6 +82,9 @@ TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".parquet")
 
 #: Columns a PartyNLI file must have (everything else can be filled in).
 PARTYNLI_REQUIRED: tuple[str, ...] = ("sent_id", "participant", "trial", "class_simple")
+
+#: Model ids ``partynli/replay/NAME`` replay participant NAME (see :mod:`.providers`).
+REPLAY_PREFIX = "partynli/replay/"
 
 #: ``failure_reason`` of parse-failure rows read from PartyNLI files.
 PARTYNLI_FAILURE = "error"
@@ -248,9 +255,18 @@ def check_output_path(path: str | os.PathLike, *, force: bool = False) -> Path:
     return path
 
 
-def participant_name(model: str, model_args: Mapping[str, Any] | None = None,
-                     participants: Mapping[str, str] | None = None) -> str:  # fmt: skip
-    """The participant a model's log rows belong to (see the module docstring)."""
+def participant_name(
+    model: str,
+    model_args: Mapping[str, Any] | None = None,
+    participants: Mapping[str, str] | None = None,
+) -> str:
+    """The participant a model's log rows belong to.
+
+    In order: the ``participants`` mapping (keyed by the full model id or the id without
+    its provider), the model argument ``participant`` (``-M participant=NAME`` of the
+    replay provider), the name after ``partynli/replay/``, else the model id without its
+    provider prefix (``openai/gpt-4.1`` -> ``gpt-4.1``).
+    """
     short = model.split("/", 1)[1] if "/" in model else model
     participants = participants or {}
     for key in (model, short):
@@ -258,6 +274,8 @@ def participant_name(model: str, model_args: Mapping[str, Any] | None = None,
             return str(participants[key])
     if model_args and model_args.get("participant"):
         return str(model_args["participant"])
+    if model.startswith(REPLAY_PREFIX) and len(model) > len(REPLAY_PREFIX):
+        return model[len(REPLAY_PREFIX) :]
     return short
 
 
@@ -365,6 +383,8 @@ class _LogReader:
         model = header.eval.model
         participant = participant_name(model, header.eval.model_args, self.participants)
         task_sweep = header.eval.task_args.get("sweep")
+        # an explicit name wins, then the replay provider's -M experiment=NAME, then sweeps
+        named = self.experiment or (header.eval.model_args or {}).get("experiment")
         index = len(self.logs)
         samples = self._samples(path)
         unscored = errored = 0
@@ -385,7 +405,7 @@ class _LogReader:
             append["trial"].append(int(epoch))
             append["participant"].append(participant)
             append["model"].append(model)
-            append["experiment"].append(self.experiment or _experiment(sweep))
+            append["experiment"].append(named or _experiment(sweep))
             append["class_simple"].append(label)
             append["class_multi"].append(str(value.get("multi_label", label)))
             append["parsed"].append(parsed)
@@ -407,7 +427,7 @@ class _LogReader:
         expected = (
             {(str(i), e) for i in ids for e in range(1, epochs + 1)} if ids is not None else present
         )
-        run = [model, participant, self.experiment or _experiment(task_sweep)]
+        run = [model, participant, named or _experiment(task_sweep)]
         run_key = json.dumps(run, default=str)
         self.logs.append(_Log(path, _log_order(header, path), run_key, expected))
 
