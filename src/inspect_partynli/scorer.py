@@ -7,9 +7,10 @@ scorer is registered, so an old log can be re-scored after a parser fix::
     inspect score LOG --scorer inspect_partynli/livenli_scorer --action overwrite --overwrite
 
 The metrics are declared ``scores="unreduced"``: Inspect hands them one ``SampleScore`` per
-(sample, epoch) whatever epoch reducer the task or a re-score uses, and they group the
-scores by sample id themselves.  They are quick summaries; the study's full analysis (entropy,
-KL, alpha, bootstrap...) lives in the annotation-table functions.
+(sample, epoch) whatever epoch reducer the task or a re-score uses (the task itself has none),
+and they group the scores by sample id themselves.  Agree and JS call the study's own
+functions in :mod:`inspect_partynli.metrics`, so they equal what the analysis reports for the
+same run; the full analysis (entropy, KL, alpha, bootstrap...) lives there.
 """
 
 from __future__ import annotations
@@ -155,8 +156,12 @@ def _human_distribution(metadata: Mapping[str, Any] | None) -> np.ndarray | None
     return vector if np.isfinite(vector).all() and vector.sum() > 0 else None
 
 
-def _items(scores: Sequence[SampleScore]) -> list[tuple[np.ndarray, np.ndarray | None]]:
-    """Per item (sample id): model label counts over its epochs and the human distribution."""
+def _item_matrices(scores: Sequence[SampleScore]) -> tuple[np.ndarray, np.ndarray]:
+    """(model label counts, human distributions), one row per item that has a human reference.
+
+    Model counts are the parsed single labels of the item's replies over all epochs (rows of
+    zeros for items never parsed); columns in LABELS order.
+    """
     counts: dict[Any, np.ndarray] = defaultdict(lambda: np.zeros(len(LABELS)))
     human: dict[Any, np.ndarray | None] = {}
     for score in scores:
@@ -167,19 +172,12 @@ def _items(scores: Sequence[SampleScore]) -> list[tuple[np.ndarray, np.ndarray |
             tally[LABEL_INDEX[label]] += 1
         if human.get(key) is None:
             human[key] = _human_distribution(score.sample_metadata)
-    return [(counts[key], human[key]) for key in counts]
-
-
-def majority(counts: np.ndarray) -> int:
-    """Index (in LABELS order) of the majority label; a tie goes to the first label."""
-    return int(np.argmax(counts))
-
-
-def js_distance(p: np.ndarray, q: np.ndarray) -> float:
-    """Jensen-Shannon distance (natural log) as ``scipy.spatial.distance.jensenshannon``."""
-    from scipy.spatial.distance import jensenshannon
-
-    return float(jensenshannon(p, q))
+    keys = [key for key in counts if human.get(key) is not None]
+    shape = (len(keys), len(LABELS))
+    return (
+        np.array([counts[k] for k in keys]).reshape(shape),
+        np.array([human[k] for k in keys]).reshape(shape),
+    )
 
 
 @metric(scores="unreduced")
@@ -213,16 +211,16 @@ def label_shares() -> Metric:
 def agree() -> Metric:
     """Share of items whose majority label across epochs equals the LiveNLI human majority.
 
-    Over the items that carry a human distribution.  An item with no parsed reply has no
-    majority and counts as disagreeing (so parse failures lower Agree).
+    :func:`inspect_partynli.metrics.agree` (argmax of counts in LABELS order, tie -> first)
+    over the items that have a human distribution and at least one parsed reply: like the
+    study's analysis, items without any parsed reply are left out (see ``parse_rate``).
     """
 
     def compute(scores: list[SampleScore]) -> float:
-        items = [(c, h) for c, h in _items(scores) if h is not None]
-        if not items:
-            return float("nan")
-        hits = sum(c.sum() > 0 and majority(c) == majority(h) for c, h in items)
-        return hits / len(items)
+        from inspect_partynli import metrics
+
+        model, human = _item_matrices(scores)
+        return float(metrics.agree(human, model)) if len(model) else float("nan")
 
     return compute
 
@@ -231,15 +229,18 @@ def agree() -> Metric:
 def js() -> Metric:
     """Mean Jensen-Shannon distance between each item's label distribution and LiveNLI's.
 
-    The model's distribution is its single-label counts over the epochs, normalised.  Items
-    without a human distribution, or with no parsed reply (no distribution), are left out.
+    :func:`inspect_partynli.metrics.js_distance` (scipy ``jensenshannon``, natural log)
+    between the item's normalised single-label counts over the epochs and the human
+    distribution, averaged over the items with at least one parsed reply.
     """
 
     def compute(scores: list[SampleScore]) -> float:
-        distances = [
-            js_distance(c / c.sum(), h) for c, h in _items(scores) if h is not None and c.sum()
-        ]
-        return float(np.mean(distances)) if distances else float("nan")
+        from inspect_partynli import metrics
+
+        model, human = _item_matrices(scores)
+        distances = metrics.js_distance(model, human) if len(model) else np.array([])
+        distances = distances[~np.isnan(distances)]
+        return float(distances.mean()) if len(distances) else float("nan")
 
     return compute
 
@@ -270,10 +271,8 @@ __all__ = [
     "VALUE_KEYS",
     "agree",
     "js",
-    "js_distance",
     "label_shares",
     "livenli_scorer",
-    "majority",
     "parse_rate",
     "reply_score",
 ]
