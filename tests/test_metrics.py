@@ -215,6 +215,23 @@ def test_kendall_tau_rows_match_scipy():
         M.kendall_tau([1, 2], [1, 2, 3])
 
 
+def test_kendall_tau_rows_against_a_fixed_reference_match_scipy():
+    x = RNG.integers(0, 5, size=(40, 60)).astype(float) / 4
+    y = RNG.integers(0, 7, size=60).astype(float)
+    x[0, :3] = np.nan
+    x[1] = np.nan
+    y[5] = np.nan
+    rows = M.kendall_tau(x, y)
+    assert np.isnan(rows[1])
+    for row in (0, *range(2, 40)):
+        keep = ~(np.isnan(x[row]) | np.isnan(y))
+        expected = stats.kendalltau(x[row][keep], y[keep]).statistic
+        assert rows[row] == pytest.approx(expected, abs=1e-12)
+    np.testing.assert_allclose(rows, M.kendall_tau(x, np.tile(y, (40, 1))), atol=1e-12)
+    with pytest.raises(ValueError, match="same shape"):
+        M.kendall_tau(x, y[:10])
+
+
 # ---------------------------------------------------------------------------- summaries
 def test_mean_std():
     assert M.mean_std([1.0, 2.0, 3.0]) == (2.0, 1.0)

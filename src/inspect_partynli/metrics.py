@@ -301,43 +301,85 @@ def kendall_tau(x: object, y: object) -> float | np.ndarray:
 
     ``tau_b = (n_c - n_d) / sqrt((n_0 - n_x) (n_0 - n_y))`` with concordant/discordant pairs
     ``n_c, n_d`` and pairs tied in x / y ``n_x, n_y`` (Kendall 1945).  For 1-D inputs this is
-    ``scipy.stats.kendalltau(x, y, nan_policy='omit').statistic``; 2-D inputs ``(n_rows, n)``
-    give one tau per row (a vectorised implementation of the same formula, used for random
-    mixes).  NaN when undefined (fewer than two pairs, or a constant input).
+    ``scipy.stats.kendalltau(x, y, nan_policy='omit').statistic``.  A 2-D ``x`` of shape
+    ``(n_rows, n)`` gives one tau per row, against the rows of a 2-D ``y`` or against one 1-D
+    ``y`` of length ``n`` (e.g. the human entropies): a vectorised implementation of the same
+    formula, used for random mixes.  NaN when undefined (fewer than two pairs, or a constant
+    input).
     """
     x_arr, y_arr = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if x_arr.shape != y_arr.shape:
-        raise ValueError(f"x and y must have the same shape, got {x_arr.shape} and {y_arr.shape}")
-    if x_arr.ndim == 1:
+    if x_arr.ndim == 1 and y_arr.ndim == 1:
+        if x_arr.shape != y_arr.shape:
+            raise ValueError(
+                f"x and y must have the same shape, got {x_arr.shape} and {y_arr.shape}"
+            )
         keep = ~(np.isnan(x_arr) | np.isnan(y_arr))
         if keep.sum() < 2:
             return float("nan")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return float(stats.kendalltau(x_arr[keep], y_arr[keep]).statistic)
-    if x_arr.ndim != 2:
-        raise ValueError(f"kendall_tau takes 1-D or 2-D arrays, got {x_arr.ndim}-D")
+    if (
+        x_arr.ndim != 2
+        or y_arr.ndim not in (1, 2)
+        or y_arr.shape[-1] != x_arr.shape[1]
+        or (y_arr.ndim == 2 and y_arr.shape != x_arr.shape)
+    ):
+        raise ValueError(
+            "x and y must have the same shape (or x 2-D and y 1-D of x's row length), got "
+            f"{x_arr.shape} and {y_arr.shape}"
+        )
     return _kendall_tau_rows(x_arr, y_arr)
 
 
-def _kendall_tau_rows(x: np.ndarray, y: np.ndarray, chunk: int = 256) -> np.ndarray:
-    """Row-wise tau-b over all pairs of columns; rows processed in chunks to bound memory."""
+def _pair_signs(values: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """sign(v_i - v_j) for the pairs (i, j) as int8 (0 for ties and pairs with a NaN)."""
+    a, b = values[..., first], values[..., second]
+    return (a > b).astype(np.int8) - (a < b).astype(np.int8)
+
+
+def _kendall_tau_rows(x: np.ndarray, y: np.ndarray, chunk: int = 512) -> np.ndarray:
+    """Row-wise tau-b over all pairs of columns; rows processed in chunks to bound memory.
+
+    Against a fixed 1-D ``y`` the pair signs of ``y`` are computed once and the sums over
+    pairs become matrix-vector products (float32 sign matrices: exact for sums of +-1 up to
+    2**24 pairs).
+    """
     n_rows, n = x.shape
     first, second = np.triu_indices(n, k=1)
     out = np.full(n_rows, np.nan)
-    for start in range(0, n_rows, chunk):
-        xs, ys = x[start : start + chunk], y[start : start + chunk]
-        valid = ~(np.isnan(xs) | np.isnan(ys))
-        pair_valid = valid[:, first] & valid[:, second]
+    if y.ndim == 1:
         with np.errstate(invalid="ignore"):
-            sx = np.sign(xs[:, first] - xs[:, second])
-            sy = np.sign(ys[:, first] - ys[:, second])
-        sx = np.where(pair_valid, sx, 0.0)
-        sy = np.where(pair_valid, sy, 0.0)
-        numerator = (sx * sy).sum(axis=1)
-        denominator = np.sqrt((sx != 0).sum(axis=1) * (sy != 0).sum(axis=1).astype(float))
+            sy = np.nan_to_num(np.sign(y[first] - y[second])).astype(np.float32)
+        valid_y = ~np.isnan(y)
+        py = (valid_y[first] & valid_y[second]).astype(np.float32)
+        abs_sy = np.abs(sy)
+    for start in range(0, n_rows, chunk):
+        xs = x[start : start + chunk]
+        if y.ndim == 1:
+            with np.errstate(invalid="ignore"):
+                sx = np.sign(np.take(xs, first, axis=1) - np.take(xs, second, axis=1))
+            sx = sx.astype(np.float32)
+            if np.isnan(xs).any():
+                n_y = (~np.isnan(sx)).astype(np.float32) @ abs_sy
+                np.nan_to_num(sx, copy=False)
+            else:
+                n_y = np.full(len(xs), abs_sy.sum(), dtype=np.float32)
+            numerator = sx @ sy
+            n_x = np.abs(sx, out=sx) @ py
+        else:
+            ys = y[start : start + chunk]
+            valid_x, valid_y = ~np.isnan(xs), ~np.isnan(ys)
+            px = valid_x[:, first] & valid_x[:, second]
+            py_rows = valid_y[:, first] & valid_y[:, second]
+            sx, sy_rows = _pair_signs(xs, first, second), _pair_signs(ys, first, second)
+            numerator = (sx.astype(np.int32) * sy_rows).sum(axis=1)
+            n_x = ((sx != 0) & py_rows).sum(axis=1)
+            n_y = ((sy_rows != 0) & px).sum(axis=1)
+        denominator = np.sqrt(n_x.astype(float) * n_y.astype(float))
         with np.errstate(divide="ignore", invalid="ignore"):
-            out[start : start + chunk] = np.where(denominator > 0, numerator / denominator, np.nan)
+            tau = np.where(denominator > 0, numerator / denominator, np.nan)
+        out[start : start + chunk] = np.clip(tau, -1.0, 1.0)
     return out
 
 

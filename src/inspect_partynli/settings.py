@@ -545,8 +545,7 @@ def _summarise(
     alpha_counts = counts if errors == "category" else counts[..., : len(LABELS)]
     alpha = metrics.alpha_from_counts(alpha_counts.astype(float))
     summary["alpha"] = _nanmean(np.where(present, alpha, np.nan), axis=-1)
-    human_h = np.broadcast_to(reference.entropy, (n_batch * n_reps, n_items))
-    tau = metrics.kendall_tau(item_values["H"].reshape(-1, n_items), human_h)
+    tau = metrics.kendall_tau(item_values["H"].reshape(-1, n_items), reference.entropy)
     summary["cor"] = _nanmean(np.where(present, tau.reshape(n_batch, n_reps), np.nan), axis=-1)
     summary["consistency"] = _nanmean(consistency_items, axis=-1)
     parsed = labels.sum(axis=(1, 2, 3))
