@@ -1,0 +1,152 @@
+"""``partynli explanations``: explanation variation, humans vs participants (Section 5).
+
+    partynli explanations logs/ --format json
+    partynli explanations partynli.csv --pool-by experiment --style-encoder none
+
+Prints, for every group (``humans``, the participant pool, human annotators with more than
+100 items, every participant), metric (wc, V, JAC, D_pair, D_cent, D_max), representation
+(lexical, e5, style, tfidf) and encoder: n, median, q1, q3, mean and the Mann-Whitney U
+p-value against ``humans``.  Models that are not available locally are never downloaded
+(unless ``--allow-download``): the semantic encoder falls back to the offline MiniLM and the
+style metrics are skipped, each said in one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import pandas as pd
+
+from ..errors import OutputExistsError, UsageError
+from ..explanations.encoders import DEFAULT_SEMANTIC_ENCODER, DEFAULT_STYLE_ENCODER
+
+NAME = "explanations"
+HELP = "Explanation variation (lexical metrics, embedding distances), humans vs participants."
+
+FORMATS = ("table", "csv", "json")
+TABLES = ("summary", "explanations", "groups")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "sources", nargs="+", metavar="SOURCE",
+        help="Inspect logs (.eval/.json), folders of logs, or PartyNLI files (.csv/.parquet)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--encoder", metavar="ID|PATH", default=None,
+        help=f"semantic encoder for EMB_e5 (default {DEFAULT_SEMANTIC_ENCODER}; 'none' skips; "
+        "offline MiniLM if not available locally)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--style-encoder", metavar="ID|PATH|none", default=None,
+        help=f"style encoder for EMB_style (default {DEFAULT_STYLE_ENCODER}; skipped if not "
+        "available locally)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-tfidf", dest="tfidf", action="store_false", help="skip the TF-IDF representation"
+    )
+    parser.add_argument(
+        "--no-humans", dest="humans", action="store_false",
+        help="do not add the LiveNLI workers (no comparison with humans)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--pool-by", metavar="COLUMN", default=None,
+        help="split participants into pools by this column (e.g. experiment); default: one pool",
+    )  # fmt: skip
+    parser.add_argument(
+        "--ngram", type=int, default=3, metavar="N", help="de-lexicalisation n-gram order (3)"
+    )
+    parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
+    parser.add_argument(
+        "--table", choices=TABLES, default="summary",
+        help="what to print: summary per group (default), one row per explanation, or one row "
+        "per (item, label) group",
+    )  # fmt: skip
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    parser.add_argument("--data", metavar="PATH", help="LiveNLI CSV or folder")
+    parser.add_argument(
+        "--cache-dir", metavar="DIR", default=None,
+        help="embedding cache folder (default: <package cache>/embeddings)",
+    )  # fmt: skip
+    parser.add_argument("--no-cache", dest="cache", action="store_false", help="cache nothing")
+    parser.add_argument(
+        "--allow-download", action="store_true",
+        help="let sentence-transformers download models that are not cached (needs internet)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None,
+        help="progress bars on stderr (default: when stderr is a terminal)",
+    )  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..annotations import load_annotations
+    from ..explanations import explanation_metrics
+    from ..livenli import load_livenli
+    from .export import warnings_to_stderr
+
+    if args.ngram < 1:
+        raise UsageError(f"--ngram must be a positive integer, not {args.ngram}")
+    output = Path(args.output) if args.output else None
+    if output is not None:
+        if output.exists() and not args.force:
+            raise OutputExistsError(f"{output} exists; pass --force to overwrite it")
+        if not output.parent.is_dir():
+            raise UsageError(f"{output.parent}: output folder does not exist")
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    livenli_df = load_livenli(args.data)
+    with warnings_to_stderr(NAME):
+        table = load_annotations(
+            args.sources,
+            explanations=True,
+            include_humans=args.humans,
+            data=args.data,
+            progress=progress,
+        )
+    result = explanation_metrics(
+        table,
+        livenli_df,
+        encoder=args.encoder,
+        style_encoder=args.style_encoder,
+        tfidf=args.tfidf,
+        n=args.ngram,
+        pool_by=args.pool_by,
+        cache_dir=args.cache_dir,
+        use_cache=args.cache,
+        allow_download=args.allow_download,
+        progress=progress,
+        notify=lambda message: print(f"partynli {NAME}: note: {message}", file=sys.stderr),
+    )
+    frame = {
+        "summary": result.summary,
+        "explanations": result.per_explanation,
+        "groups": result.per_group,
+    }[args.table]
+    text = render(frame, args.format)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        print(f"wrote {len(frame)} rows to {output}", file=sys.stderr)
+    return 0
+
+
+def render(frame: pd.DataFrame, fmt: str) -> str:
+    """``frame`` as an aligned text table, CSV, or a JSON list of objects (NaN -> null)."""
+    if fmt == "json":
+        return frame.to_json(orient="records", indent=1, double_precision=6) + "\n"
+    if fmt == "csv":
+        return frame.to_csv(index=False)
+    if frame.empty:
+        return "(no rows)\n"
+    shown = frame.copy()
+    for column in shown.columns:
+        if column == "p_value":
+            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.2g}")
+        elif pd.api.types.is_float_dtype(shown[column]):
+            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
+    return shown.to_string(index=False) + "\n"

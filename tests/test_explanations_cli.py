@@ -1,0 +1,74 @@
+"""``partynli explanations``: output formats, the fallback notes, refusing to overwrite."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from inspect_partynli.cli import main
+from inspect_partynli.explanations import FALLBACK_ENCODER_NAME
+
+KEYS = {"group", "metric", "representation", "encoder", "n", "median", "q1", "q3", "mean"}
+
+
+@pytest.fixture
+def small_csv(fixture_csv, tmp_path):
+    """Ten ministral-8b annotations of two items, as a PartyNLI file."""
+    frame = pd.read_csv(fixture_csv)
+    frame = frame[frame["sent_id"].isin(["108083c", "28507n"])]
+    path = tmp_path / "small.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_json_summary_with_humans_and_no_encoders(fixture_csv, capsys):
+    code = main(["explanations", str(fixture_csv), "--encoder", "none",
+                 "--style-encoder", "none", "--format", "json"])  # fmt: skip
+    assert code == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert all(KEYS <= set(row) for row in rows)
+    by_key = {(r["group"], r["metric"], r["representation"]): r for r in rows}
+    humans, model = by_key[("humans", "wc", "lexical")], by_key[("ministral-8b", "wc", "lexical")]
+    assert humans["n"] == 1405 and model["n"] == 609
+    assert model["median"] > humans["median"]  # models write longer explanations
+    assert model["p_value"] < 1e-6 and humans["p_value"] is None
+    assert {r["representation"] for r in rows} == {"lexical", "tfidf"}
+    annotators = {r["group"] for r in rows if r.get("kind") == "annotator"}
+    assert annotators == {"w1", "w4", "w5", "w7", "w8", "w9"}  # > 100 items each (Figure 4)
+    tfidf = by_key[("participants", "D_pair", "tfidf")]
+    assert tfidf["median"] < by_key[("humans", "D_pair", "tfidf")]["median"]
+
+
+def test_fallback_notes_and_encoder_column(small_csv, tmp_path, capsys):
+    code = main(["explanations", str(small_csv), "--no-humans", "--format", "csv",
+                 "--cache-dir", str(tmp_path / "cache")])  # fmt: skip
+    assert code == 0
+    captured = capsys.readouterr()
+    notes = [line for line in captured.err.splitlines() if "note:" in line]
+    assert len(notes) == 2
+    assert "multilingual-e5-large-instruct is not available locally" in notes[0]
+    assert FALLBACK_ENCODER_NAME in notes[0]
+    assert "style metrics skipped" in notes[1]
+    summary = pd.read_csv(pd.io.common.StringIO(captured.out))
+    e5 = summary[summary["representation"] == "e5"]
+    assert not e5.empty and set(e5["encoder"]) == {FALLBACK_ENCODER_NAME}
+    assert "style" not in set(summary["representation"])
+
+
+def test_output_file_is_never_overwritten(fixture_csv, tmp_path, capsys):
+    out = tmp_path / "summary.json"
+    out.write_text("mine")
+    args = ["explanations", str(fixture_csv), "--encoder", "none", "--style-encoder", "none",
+            "--no-humans", "--format", "json", "-o", str(out)]  # fmt: skip
+    assert main(args) == 2
+    assert "exists" in capsys.readouterr().err and out.read_text() == "mine"
+    assert main([*args, "--force", "--table", "groups"]) == 0
+    assert json.loads(out.read_text())[0]["representation"] == "tfidf"
+
+
+def test_bad_input_is_one_line(tmp_path, capsys):
+    assert main(["explanations", str(tmp_path / "missing.csv"), "--encoder", "none"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("partynli explanations: error:") and "\n" not in err
