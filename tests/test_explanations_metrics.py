@@ -69,7 +69,11 @@ def minilm():
 
 
 ITEMS = pd.DataFrame(
-    {"uid": ["u1", "u2"], "premise": ["The cat sat.", "It rains."], "hypothesis": ["A cat.", "Wet."]}
+    {
+        "uid": ["u1", "u2"],
+        "premise": ["The cat sat.", "It rains."],
+        "hypothesis": ["A cat.", "Wet."],
+    }
 )
 
 
