@@ -14,10 +14,17 @@ HELP = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("sources", nargs="+", metavar="SOURCE",
-                        help="Inspect logs or log folders, PartyNLI CSV/Parquet files")  # fmt: skip
-    parser.add_argument("-o", "--out", required=True, metavar="DIR",
-                        help="output folder (must be empty or absent unless --force)")  # fmt: skip
+    parser.add_argument("sources", nargs="*", metavar="SOURCE",
+                        help="Inspect logs or log folders, PartyNLI CSV/Parquet files; or one "
+                        "study file (see --study)")  # fmt: skip
+    parser.add_argument("--study", metavar="STUDY",
+                        help="report a study (YAML file or packaged name, as for "
+                        "`partynli run`): its logs, groups, SINGLE")  # fmt: skip
+    parser.add_argument("--log-dir", metavar="DIR",
+                        help="with a study: its root log folder")  # fmt: skip
+    parser.add_argument("-o", "--out", metavar="DIR",
+                        help="output folder (must be empty or absent unless --force); "
+                        "with a study, default <log dir>/report")  # fmt: skip
     parser.add_argument("--data", metavar="PATH",
                         help="LiveNLI CSV or folder (default: $INSPECT_PARTYNLI_DATA)")  # fmt: skip
     parser.add_argument("--group", action="append", default=[], metavar="NAME=P1,P2",
@@ -63,6 +70,67 @@ def run(args: argparse.Namespace) -> int:
         style_encoder=args.style_encoder, random_mix_draws=args.draws, random_mix_size=args.k,
         seed=args.seed, force=args.force, progress=not args.no_progress,
     )  # fmt: skip
+    study = _study_argument(args)
+    if study is not None:
+        return _report_study(study, args, options)
+    if not args.sources:
+        raise UsageError("no sources given: name Inspect logs, log folders or PartyNLI files")
+    if args.out is None:
+        raise UsageError("-o/--out DIR is required (except when reporting a study)")
     result = build_report(args.sources, args.out, options)
+    print(f"report written to {result.out_dir / 'report.html'} ({len(result.files)} files)")
+    return 0
+
+
+def _study_argument(args: argparse.Namespace) -> str | None:
+    """The study to report: ``--study``, or a lone source that is a study file / name."""
+    if args.study:
+        if args.sources:
+            raise UsageError("give either --study or sources, not both")
+        return args.study
+    if len(args.sources) == 1:
+        source = args.sources[0]
+        if source.endswith((".yaml", ".yml")):
+            return source
+        from pathlib import Path
+
+        from ..study import packaged_studies
+
+        if not Path(source).exists() and source in packaged_studies():
+            return source
+    if args.log_dir:
+        raise UsageError("--log-dir goes with a study (--study STUDY)")
+    return None
+
+
+def _report_study(study_path: str, args: argparse.Namespace, options) -> int:
+    """Report a study: its runs' logs (each with the study's participant, experiment and size),
+    its groups (and ``all``) as MODEL MIX settings, nothing else to give."""
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from ..report.build import build_report
+    from ..study import load_study, report_inputs, write_report_table
+
+    study = load_study(study_path)
+    root = Path(args.log_dir or study.default_log_dir)
+    inputs = report_inputs(
+        study, root, explanations=options.explanations, progress=options.progress
+    )
+    if inputs.missing:
+        print(
+            f"partynli report: {len(inputs.missing)} run(s) of the study have no logs yet and "
+            f"are left out: {', '.join(inputs.missing)}",
+            file=sys.stderr,
+        )
+    options.groups = {**inputs.groups, **dict(options.groups)}
+    if options.data is None:
+        options.data = study.data
+    options.single = inputs.single  # Table 2's SINGLE row: the study's choice
+    out = Path(args.out) if args.out else root / "report"
+    with tempfile.TemporaryDirectory(prefix="partynli-study-") as folder:
+        table = write_report_table(inputs, folder)
+        result = build_report([table], out, options)
     print(f"report written to {result.out_dir / 'report.html'} ({len(result.files)} files)")
     return 0

@@ -45,6 +45,7 @@ class ReportOptions:
     force: bool = False
     progress: bool = True
     projection_items: int | None = None  # Figure 11 over at most this many items (None: all)
+    single: str | None = None  # unit of Table 2's SINGLE row (None: the lowest JS; a study's)
 
 
 @dataclass

@@ -36,7 +36,7 @@ class Context:
         singles = [s for s in st.default_settings(self.coded) if s.kind == "single"]
         self.singles = singles
         self.mixes = []
-        if len(self.units) > 1:
+        if len(self.units) > 1 and "all" not in (builder.options.groups or {}):
             self.mixes.append(st.Setting("all", "mix", tuple(self.units["unit"])))
         if builder.options.groups:
             self.mixes += st.group_settings(self.coded, dict(builder.options.groups))
@@ -172,14 +172,17 @@ def part_table2(c: Context) -> None:
     subset = c.subset_table2
     rows = list(st.human_rows(b.livenli, subset))
     best = c.singles[0]
-    if len(c.singles) > 1:
+    chosen = getattr(b.options, "single", None)  # a study names its SINGLE model
+    if chosen:
+        best = next((s for s in c.singles if s.name == chosen), best)
+    elif len(c.singles) > 1:
         records = c.evaluate(c.singles, "livenli", subset)
         best = c.singles[int(np.nanargmin([r["JS"] for r in records]))]
     settings = [best, *c.mixes, *c.sweeps, *c.sizes]
     for population in POPULATIONS:
         for setting, record in zip(settings, c.evaluate(settings, population, subset), strict=True):
             params = _parameters(setting, c.units)
-            if setting is best and len(c.singles) > 1:
+            if setting is best and len(c.singles) > 1 and not chosen:
                 params = "lowest JS of the SINGLE participants"
             rows.append({**record, "setting": setting.kind, "parameters": params})
     frame = tables.table2_frame(rows)
