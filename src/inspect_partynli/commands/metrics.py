@@ -1,0 +1,212 @@
+"""``partynli metrics``: the label-variation metrics of participants and settings vs humans.
+
+    partynli metrics logs/ partynli.csv --group lo=phi4,olmo2 --format json
+    partynli metrics partynli.csv --setting size --reference chaosnli --subset chaosnli
+
+One row per participant (SINGLE; a participant whose runs differ in size or sampling
+settings gives one row per run) and per declared group or setting.  Keys of a row (JSON,
+CSV columns): participant, setting, n_items, n_trials, H, H_std, JS, JS_std, KL_pq, KL_qp,
+agree, alpha, cor, consistency, parse_rate; ``--ci`` adds ``<metric>_ci_low/_ci_high``
+(seeded bootstrap over items; for random mixes the spread over draws).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import SourceError, UsageError
+from ..livenli import POPULATIONS
+
+NAME = "metrics"
+HELP = "Label-variation metrics (H, JS, KL, Agree, alpha, Cor., consistency) vs humans."
+
+FORMATS = ("table", "csv", "json")
+
+
+# ------------------------------------------------------------------------------ output
+def _clean(value: object) -> object:
+    """JSON-safe scalar: NaN -> None, numpy scalars -> Python."""
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def render(rows: Sequence[Mapping], keys: Sequence[str], fmt: str) -> str:
+    """Rows (dicts) as an aligned table (2 decimals), CSV (full precision) or JSON (a list of
+    objects with exactly ``keys``; NaN as null)."""
+    records = [{key: _clean(row.get(key)) for key in keys} for row in rows]
+    if fmt == "json":
+        return json.dumps(records, indent=2)
+    frame = pd.DataFrame(records, columns=list(keys))
+    if fmt == "csv":
+        return frame.to_csv(index=False).rstrip("\n")
+    if fmt != "table":
+        raise UsageError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    shown = frame.copy()
+    for column in shown.columns:
+        shown[column] = [_cell(v) for v in shown[column]]
+    return shown.to_string(index=False)
+
+
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def add_format_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format", choices=FORMATS, default="table",
+        help="output on stdout: an aligned table (2 decimals), CSV or JSON (default: table)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--ci", action="store_true",
+        help="add 95%% bootstrap confidence intervals (<metric>_ci_low/_ci_high)",
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ arguments
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "sources", nargs="+", metavar="SOURCE",
+        help="Inspect logs (.eval/.json), folders of logs, or PartyNLI files (.csv/.parquet)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--reference", choices=POPULATIONS, default="livenli",
+        help="human reference population (default: livenli)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--subset", choices=("all", "chaosnli"), default="all",
+        help="items: all 122, or the 50 with ChaosNLI and MNLI labels (default: all)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--setting", action="append", choices=("single", "mix", "size", "sweep", "random_mix"),
+        metavar="KIND",
+        help="single, mix, size, sweep or random_mix (repeatable; default: single and mix)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--group", action="append", default=[], metavar="NAME=P1,P2,...",
+        help="declare a MODEL MIX group of participants (repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--groups", metavar="FILE",
+        help="YAML file of groups: NAME: [P1, P2, ...] (or a comma-separated string)",
+    )  # fmt: skip
+    parser.add_argument("--draws", type=int, default=1000, help="random mix draws (default 1000)")
+    parser.add_argument("--k", type=int, default=10, help="random mix size (default 10)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for draws and bootstrap")
+    parser.add_argument(
+        "--errors", choices=("category", "missing"), default="category",
+        help="parse failures in alpha: their own category (the paper) or missing values",
+    )  # fmt: skip
+    parser.add_argument("--data", metavar="PATH", help="LiveNLI CSV or folder")
+    parser.add_argument(
+        "--participant", action="append", default=[], metavar="MODEL=NAME",
+        help="name the participant of a model's log rows (repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--num-params", action="append", default=[], metavar="PARTICIPANT=BILLIONS",
+        help="model size in billions for a participant (repeatable; needed for --setting size "
+        "with logs)",
+    )  # fmt: skip
+    add_format_argument(parser)
+
+
+def read_groups(path: str | None, specs: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Groups from ``--groups FILE`` (YAML) and ``--group NAME=P1,P2`` options, in order."""
+    from ..settings import parse_group
+
+    groups: dict[str, tuple[str, ...]] = {}
+    if path:
+        import yaml
+
+        file = Path(path)
+        if not file.is_file():
+            raise SourceError(f"groups file not found: {path}")
+        try:
+            content = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except yaml.YAMLError as error:
+            raise SourceError(f"{path} is not valid YAML: {str(error).splitlines()[0]}") from None
+        if not isinstance(content, dict):
+            raise UsageError(f"{path}: expected a mapping NAME: [P1, P2, ...]")
+        for name, members in content.items():
+            if isinstance(members, str):
+                members = members.split(",")
+            if not isinstance(members, list) or not members:
+                raise UsageError(f"{path}: group {name!r} needs a list of participants")
+            groups[str(name)] = tuple(str(m).strip() for m in members)
+    for spec in specs:
+        name, members = parse_group(spec)
+        if name in groups:
+            raise UsageError(f"group {name!r} is declared twice")
+        groups[name] = members
+    return groups
+
+
+def load_table(args: argparse.Namespace) -> pd.DataFrame:
+    """The annotation table of ``args.sources`` (via :func:`annotations.load_annotations`)."""
+    from ..annotations import load_annotations
+    from .export import parse_mapping, warnings_to_stderr
+
+    missing = [source for source in args.sources if not Path(source).exists()]
+    if missing:
+        raise SourceError(f"source not found: {missing[0]}")
+    with warnings_to_stderr(NAME):
+        table = load_annotations(
+            args.sources,
+            progress=sys.stderr.isatty(),
+            participants=parse_mapping(args.participant, "--participant", str),
+            num_params=parse_mapping(args.num_params, "--num-params", float),
+        )
+    if table.empty:
+        raise UsageError(f"no annotations found in {', '.join(args.sources)}")
+    return table
+
+
+def build_settings(coded, kinds: Sequence[str] | None, groups, args) -> list:
+    """The settings to evaluate: default (each unit + all, plus groups) or the given kinds."""
+    from ..settings import default_settings, group_settings, settings_of_kind
+
+    if not kinds:
+        settings = default_settings(coded)
+        if groups:
+            settings = [s for s in settings if s.kind == "single"]
+            settings += group_settings(coded, groups)
+        return settings
+    settings = []
+    for kind in dict.fromkeys(kinds):
+        settings += settings_of_kind(
+            coded, kind, groups, draws=args.draws, k=args.k, seed=args.seed
+        )
+    return settings
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..livenli import load_livenli
+    from ..settings import CI_KEYS, METRIC_KEYS, evaluate_many, prepare
+
+    groups = read_groups(args.groups, args.group)
+    livenli_df = load_livenli(args.data)
+    table = load_table(args)
+    coded = prepare(table)
+    settings = build_settings(coded, args.setting, groups, args)
+    rows = evaluate_many(
+        coded, settings, args.reference, args.subset, livenli_df,
+        errors=args.errors, seed=args.seed,
+    )  # fmt: skip
+    keys = list(METRIC_KEYS)
+    if args.ci:
+        keys += [f"{key}_ci_{end}" for key in CI_KEYS for end in ("low", "high")]
+    print(render(rows, keys, args.format))
+    return 0
