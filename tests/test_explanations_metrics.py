@@ -238,6 +238,13 @@ def test_local_model_folder_is_used_without_a_note():
     assert notes == [] and encoder is not None and encoder.name == str(folder)
 
 
+def test_missing_local_folder_is_an_error_not_a_fallback(tmp_path):
+    with pytest.raises(UsageError, match="does not exist"):
+        resolve_semantic_encoder(str(tmp_path / "no-model"), notify=None)
+    with pytest.raises(UsageError, match="does not exist"):
+        resolve_style_encoder(str(tmp_path / "no-model"), notify=None)
+
+
 def test_stderr_note_by_default(capsys):
     resolve_style_encoder("no-such-org/style")
     err = capsys.readouterr().err

