@@ -256,11 +256,10 @@ def livenli_scorer() -> Scorer:
         metadata = getattr(state, "metadata", None)
         try:
             output = state.output
-            return reply_score(
-                output.completion if output is not None else "",
-                metadata,
-                output.stop_reason if output is not None else None,
-            )
+            # ModelOutput.stop_reason raises on an output without choices (no generation)
+            stop_reason = output.choices[0].stop_reason if output and output.choices else None
+            completion = output.completion if output is not None else ""
+            return reply_score(completion, metadata, stop_reason)
         except Exception as exc:  # noqa: BLE001 - the contract is "never raises"
             return _error_score(exc, metadata)
 
