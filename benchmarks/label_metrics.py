@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -89,6 +90,7 @@ def run_scale(name: str, draws: int, k: int) -> dict:
     table = synthetic_table(uids, participants, trials)
     rss_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     timings = {}
+    cpu_start = time.process_time()
     start = time.perf_counter()
     coded = prepare(table)
     timings["prepare"] = time.perf_counter() - start
@@ -101,12 +103,14 @@ def run_scale(name: str, draws: int, k: int) -> dict:
     mixes = random_mix(coded, group, "livenli", "all", livenli, draws=draws, k=k, seed=0)
     timings["random_mix"] = time.perf_counter() - step
     total = time.perf_counter() - start
+    cpu = time.process_time() - cpu_start
     return {
         "scale": name,
         "annotations": len(table),
         "settings": len(rows),
         "draws": len(mixes),
         "seconds": total,
+        "cpu_seconds": cpu,
         "timings": timings,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_after_data_mb": rss_data,
@@ -125,6 +129,8 @@ def main() -> int:
         print(json.dumps(run_scale(args.scale, args.draws, args.k)))
         return 0
     results = {}
+    load = os.getloadavg()[0]
+    print(f"{os.cpu_count()} CPUs, load average {load:.1f} (wall times grow with other load)")
     for name in args.scales:
         command = [sys.executable, __file__, "--scale", name, "--draws", str(args.draws)]
         output = subprocess.run(command + ["--k", str(args.k)], capture_output=True, text=True)
@@ -136,8 +142,8 @@ def main() -> int:
         steps = ", ".join(f"{step} {secs:.2f}s" for step, secs in result["timings"].items())
         print(
             f"{name:>5}: {result['annotations']:>9,} annotations, {result['settings']} settings "
-            f"+ RANDOM MIX {result['draws']} draws of {args.k}: {result['seconds']:.2f} s "
-            f"({steps}); peak RSS {result['peak_rss_mb']:.0f} MB "
+            f"+ RANDOM MIX {result['draws']} draws of {args.k}: {result['seconds']:.2f} s wall, "
+            f"{result['cpu_seconds']:.2f} s CPU ({steps}); peak RSS {result['peak_rss_mb']:.0f} MB "
             f"({result['rss_after_data_mb']:.0f} MB after building the table)"
         )
     if "1M" in results and "2M" in results:
