@@ -311,6 +311,8 @@ def test_no_matching_items(livenli):
 def test_unknown_labels_and_duplicates():
     with pytest.raises(SourceError, match="unknown label"):
         prepare(_table([("A", 1, X, "maybe")]))
+    marked = _table([("A", 1, X, "error")]).assign(parsed=True)  # error label, parsed flag set
+    assert prepare(marked).category.tolist() == [3]
     with pytest.warns(UserWarning, match="1 duplicate"):
         coded = prepare(_table([("A", 1, X, "true"), ("A", 1, X, "false")]))
     assert coded.category.tolist() == [1]  # the last row wins

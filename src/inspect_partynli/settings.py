@@ -174,7 +174,8 @@ def prepare(table: pd.DataFrame) -> CodedTable:
 
     Rows are grouped into units by participant plus :data:`VARIANT_COLUMNS`.  A duplicate
     (unit, trial, item) row -- which a loader should not produce -- is resolved
-    deterministically: the last one wins, with a warning.  Raises :class:`SourceError` for a
+    deterministically: the last one wins, with a warning.  A row is a parse failure when
+    ``parsed`` is false or ``class_simple`` is ``error``.  Raises :class:`SourceError` for a
     label outside LABELS on a parsed row.
     """
     if not isinstance(table, pd.DataFrame):
@@ -186,11 +187,12 @@ def prepare(table: pd.DataFrame) -> CodedTable:
             table = conform(table)
         except ValueError as error:
             raise SourceError(str(error)) from None
-    parsed = table["parsed"].to_numpy(dtype=bool)
-    label_codes = table["class_simple"].map(LABEL_INDEX)
+    labels = table["class_simple"].astype(str)
+    parsed = table["parsed"].to_numpy(dtype=bool) & (labels != ERROR_LABEL).to_numpy()
+    label_codes = labels.map(LABEL_INDEX)
     unknown = parsed & label_codes.isna().to_numpy()
     if unknown.any():
-        bad = sorted(set(table.loc[unknown, "class_simple"].astype(str)))[:5]
+        bad = sorted(set(labels[unknown]))[:5]
         raise SourceError(
             f"unknown label(s) {bad} in class_simple; expected one of {(*LABELS, ERROR_LABEL)}"
         )
