@@ -114,27 +114,25 @@ def test_sample_metadata_in_the_log(annotators_log, livenli):
 @pytest.fixture(scope="module")
 def replay_log(tmp_path_factory, fixture_csv):
     model = get_model("partynli/replay", path=str(fixture_csv), participant="ministral-8b")
-    return run(livenli(epochs=5), model, tmp_path_factory.mktemp("replay"))
+    # the 50 ChaosNLI items include 140440e, the item missing from the file's trial 4
+    return run(livenli(subset="chaosnli", epochs=5), model, tmp_path_factory.mktemp("replay"))
 
 
 def test_replay_gives_back_the_file(replay_log, fixture_csv):
     assert replay_log.status == "success"
-    assert len(replay_log.samples) == 610
+    assert len(replay_log.samples) == 250
     recorded = pd.read_csv(fixture_csv, dtype={"sent_id": str})
-    expected = {(r.sent_id, r.trial): r.class_multi for r in recorded.itertuples()}
+    uids = {sample.id for sample in replay_log.samples}
+    expected = {
+        (r.sent_id, r.trial): r.class_multi for r in recorded.itertuples() if r.sent_id in uids
+    }
     got = {(s.id, s.epoch): s.scores["livenli_scorer"] for s in replay_log.samples}
     parsed = {key: score.answer for key, score in got.items() if score.value["parsed"]}
-    assert parsed == expected  # 609 rows
+    assert len(parsed) == 249 and parsed == expected
     (missing,) = set(got) - set(expected)  # the one item absent from trial 4
-    assert missing[1] == 4
+    assert missing == ("140440e", 4)
     assert got[missing].value["failure"] == "empty"
-    assert metric(replay_log, "parse_rate") == pytest.approx(609 / 610)
-
-
-def test_replay_metrics_match_table_5(replay_log):
-    """Table 5, ministral-8b over its 5 runs: Agree 0.55, JS 0.46."""
-    assert round(metric(replay_log, "agree"), 2) == 0.55
-    assert round(metric(replay_log, "js"), 2) == 0.46
+    assert metric(replay_log, "parse_rate") == pytest.approx(249 / 250)
 
 
 # --- (c) mockllm replies, malformed ones included, and the sweeps -------------------------------
