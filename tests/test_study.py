@@ -12,7 +12,6 @@ import yaml
 from inspect_partynli.cli import main
 from inspect_partynli.study import (
     SIZE_EXPERIMENT,
-    SWEEP_EXPERIMENT,
     StudyError,
     configurations,
     load_study,
@@ -204,14 +203,16 @@ def test_configurations_have_their_own_folders_experiments_and_task_args():
         "size-qwen3-0.6b",
     ]
     assert [c.experiment for c in configs] == [
-        "model_mix_hi", "model_mix_lo", SWEEP_EXPERIMENT, SWEEP_EXPERIMENT, SIZE_EXPERIMENT,
+        "model_mix_hi", "model_mix_lo", "temperature_sweep", "top_p_sweep", SIZE_EXPERIMENT,
     ]  # fmt: skip
     assert configs[0].task_args(study) == {"subset": "chaosnli", "epochs": 3}
     assert configs[2].task_args(study) == {
         "subset": "chaosnli", "epochs": 10, "sweep": "temperature", "tmax": 1.5,
     }  # fmt: skip
     size = configs[4]
-    assert size.model.participant == "qwen3-0.6b" and size.family == "qwen3"
+    # a family's members are one participant (the family) in several sizes, as in PartyNLI
+    assert size.model.name == "qwen3-0.6b" and size.model.participant == "qwen3"
+    assert size.family == "qwen3"
     assert size.metadata(study)["num_params"] == 0.6
     assert configs[1].metadata(study) == {
         "study": "t", "config": "single-grok-3-mini", "kind": "single",
@@ -366,9 +367,9 @@ def _fingerprints(folder: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def small_offline_study(tmp_path_factory) -> Path:
-    """The shipped offline study with 2 epochs (and 2 sweep values), to keep the test fast."""
+    """The shipped offline study with 1 epoch (and 2 sweep values), to keep the test fast."""
     raw = yaml.safe_load(packaged_studies()["offline"].read_text())
-    raw["epochs"] = 2
+    raw["epochs"] = 1
     raw["sweeps"][0]["temperature"] = {"max": raw["sweeps"][0]["temperature"], "epochs": 2}
     path = tmp_path_factory.mktemp("study") / "offline-small.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
@@ -415,3 +416,46 @@ def test_offline_study_end_to_end(small_offline_study, tmp_path, monkeypatch, ca
     assert set(headers["single-ministral-8b"].eval.tags) == {
         "study:offline", "single", "model_mix_lo", "group:model_mix_lo",
     }  # fmt: skip
+
+    # the study's annotation table: the study's participants, experiments and sizes
+    from inspect_partynli.study import report_inputs
+
+    inputs = report_inputs(load_study(small_offline_study), logs)
+    table = inputs.table
+    assert inputs.missing == ()
+    counts = table.groupby(["participant", "experiment"]).size().to_dict()
+    assert counts == {
+        ("livenli-annotators", "model_mix_hi"): 50,
+        ("livenli-annotators", "temperature_sweep"): 100,
+        ("ministral", "size_ablation"): 50,
+        ("ministral-8b", "model_mix_lo"): 50,
+    }
+    assert set(table.loc[table["participant"] == "ministral", "num_params"]) == {8.0}
+    sweep_rows = table[table["experiment"] == "temperature_sweep"]
+    # epoch e sends the e-th of the 10 values over [0.05, 0.95] x tmax
+    assert sorted(sweep_rows["temperature"].unique()) == [0.05, 0.15]
+    assert inputs.single == "ministral-8b"
+    assert inputs.groups["model_mix_lo"] == ("ministral-8b",)
+    assert inputs.groups["all"] == (inputs.groups["model_mix_hi"][0], "ministral-8b")
+    # the replayed labels are ministral-8b's own (trial 1 of the 50 ChaosNLI items)
+    import pandas as pd
+
+    fixture = pd.read_csv(FIXTURES / "partynli-ministral-8b.csv")
+    mine = table[table["experiment"] == "model_mix_lo"].set_index(["sent_id", "trial"])
+    theirs = fixture.set_index(["sent_id", "trial"]).loc[mine.index]
+    assert (mine["class_simple"] == theirs["class_simple"]).all()
+
+    # report: Table 2 rows from the study's groups, with no further options
+    out = tmp_path / "report"
+    code = main(
+        ["report", str(small_offline_study), "--log-dir", str(logs), "-o", str(out),
+         "--no-explanations", "--no-progress", "--draws", "5"]
+    )  # fmt: skip
+    assert code == 0
+    table2 = pd.read_csv(out / "table2.csv")
+    assert table2["name"].tolist() == [
+        "Human", "SINGLE ministral-8b", "MODEL MIX model_mix_hi", "MODEL MIX model_mix_lo",
+        "MODEL MIX all", "SWEEP livenli-annotators",
+    ]  # fmt: skip
+    assert table2.loc[table2["name"] == "MODEL MIX all", "parameters"].item() == "2 participants"
+    assert _fingerprints(logs) == before  # the report never writes into the logs
