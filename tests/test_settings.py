@@ -347,3 +347,21 @@ def test_random_mix_summary_row(livenli, two_members):
     for key in ("H", "JS", "agree", "alpha", "consistency"):  # k = group size: every draw = mix
         assert row[key] == pytest.approx(mix[key]), key
         assert row[f"{key}_ci_low"] == pytest.approx(mix[key]) if key in ("H", "JS") else True
+
+
+def test_sweep_names_are_unique(livenli):
+    rows = [("m", t, item, "true") for t in (1, 2) for item in (X, Y)]
+    temperature = _table(rows, experiment="temperature_sweep")
+    temperature["temperature"] = temperature["trial"] * 0.5
+    top_p = _table(rows, experiment="top_p_sweep")
+    top_p["top_p"] = temperature["trial"] * 0.25
+    other = _table(rows, experiment="temperature_sweep", participant="n")
+    other["temperature"] = other["trial"] * 0.5
+    found = sweep_settings(conform(pd.concat([temperature, top_p, other])))
+    assert [(s.name, s.options["param"]) for s in found] == [
+        ("m (temperature)", "temperature"), ("n", "temperature"), ("m (top_p)", "top_p"),
+    ]  # fmt: skip
+    assert found[0].participants == ("m (experiment=temperature_sweep, temperature=0.5, "
+                                     "top_p=default)",
+                                     "m (experiment=temperature_sweep, temperature=1, "
+                                     "top_p=default)")  # fmt: skip

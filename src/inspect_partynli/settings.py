@@ -389,39 +389,63 @@ def group_settings(
     return settings
 
 
-def _varying_groups(coded: CodedTable, column: str, kind: str) -> list[Setting]:
-    """Units of one participant that differ only in ``column`` (and share everything else)."""
+def _varying_groups(coded: CodedTable, column: str) -> list[tuple[str, tuple[str, ...], str]]:
+    """``(participant, member units, experiment)`` for each set of a participant's units that
+    differ only in ``column`` (and share everything else), with at least two values."""
     units = coded.units
     others = [c for c in VARIANT_COLUMNS if c != column]
     candidates = units[units[column].notna()] if column in SWEEP_PARAMS else units
-    found: list[tuple[str, tuple[str, ...], str]] = []
+    found = []
     for participant, group in candidates.groupby("participant", sort=True):
         for keys, members in group.groupby(others, dropna=False, sort=True):
-            if members[column].nunique(dropna=False) < 2:
-                continue
-            order = members.sort_values(column)
-            found.append((str(participant), tuple(order["unit"]), str(keys[0])))
-    settings = []
-    for participant, members, experiment in found:
-        clash = sum(1 for other, _, _ in found if other == participant) > 1
-        name = f"{participant} ({experiment})" if clash else participant
-        options = {"param": column} if kind == "sweep" else {}
-        settings.append(Setting(name, kind, members, options))
-    return settings
+            if members[column].nunique(dropna=False) >= 2:
+                order = members.sort_values(column)
+                found.append((str(participant), tuple(order["unit"]), str(keys[0])))
+    return found
+
+
+def _named(kind: str, found: Sequence[tuple[str, tuple[str, ...], str, str]]) -> list[Setting]:
+    """Settings named by participant, disambiguated only where needed: first by the swept
+    parameter (sweeps), then by experiment, then by a running number."""
+
+    def counts(names: list[str]) -> dict[str, int]:
+        return {name: names.count(name) for name in names}
+
+    names = [participant for participant, _, _, _ in found]
+    if kind == "sweep":
+        seen = counts(names)
+        names = [n if seen[n] == 1 else f"{n} ({f[3]})" for n, f in zip(names, found, strict=True)]
+    seen = counts(names)
+    names = [
+        n if seen[n] == 1 else (f"{n[:-1]}, {f[2]})" if n.endswith(")") else f"{n} ({f[2]})")
+        for n, f in zip(names, found, strict=True)
+    ]
+    seen, running = counts(names), dict.fromkeys(names, 0)
+    unique = []
+    for name in names:
+        running[name] += 1
+        unique.append(name if seen[name] == 1 else f"{name} #{running[name]}")
+    return [
+        Setting(name, kind, members, {"param": param} if kind == "sweep" else {})
+        for name, (_, members, _, param) in zip(unique, found, strict=True)
+    ]
 
 
 def size_settings(table: pd.DataFrame | CodedTable) -> list[Setting]:
     """One SIZE setting per participant with at least two sizes (``num_params``) in the same
     experiment and generation settings."""
-    return _varying_groups(_coded(table), "num_params", "size")
+    found = _varying_groups(_coded(table), "num_params")
+    return _named("size", [(*f, "num_params") for f in found])
 
 
 def sweep_settings(table: pd.DataFrame | CodedTable, param: str | None = None) -> list[Setting]:
     """One SWEEP setting per participant and swept parameter (``temperature``/``top_p``) with
-    at least two values set in the same experiment."""
+    at least two values set in the same experiment.  Named by participant; a participant
+    swept in both parameters gets ``name (temperature)`` and ``name (top_p)``."""
     params = SWEEP_PARAMS if param is None else (param,)
     coded = _coded(table)
-    return [s for p in params for s in _varying_groups(coded, p, "sweep")]
+    found = [(*f, p) for p in params for f in _varying_groups(coded, p)]
+    return _named("sweep", found)
 
 
 def settings_of_kind(
