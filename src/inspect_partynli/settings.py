@@ -200,13 +200,12 @@ def prepare(table: pd.DataFrame) -> CodedTable:
 
     item, items = _codes(table["sent_id"].astype(str))
     key = np.zeros(len(table), dtype=np.int64)
-    uniques: dict[str, np.ndarray] = {}
     for column in ("participant", *VARIANT_COLUMNS):
         values = table[column]
         if column in ("participant", "experiment"):
             values = values.astype(str)
-        codes, uniques[column] = _codes(values)
-        key = key * (len(uniques[column]) + 1) + codes
+        codes, uniques = _codes(values)
+        key = key * (len(uniques) + 1) + codes
     _, first_row, unit = np.unique(key, return_index=True, return_inverse=True)
     units = pd.DataFrame(
         {c: table[c].to_numpy()[first_row] for c in ("participant", *VARIANT_COLUMNS)}
@@ -215,8 +214,10 @@ def prepare(table: pd.DataFrame) -> CodedTable:
     units["experiment"] = units["experiment"].astype(str)
 
     trial = table["trial"].to_numpy(dtype=np.int64)
+    trial = trial - trial.min(initial=0)  # non-negative codes, same order
+    span = trial.max(initial=0) + 1
     # one answer per (unit, trial, item): the last row wins
-    row_key = (unit * (trial.max(initial=0) + 1) + trial) * len(items) + item
+    row_key = (unit * span + trial) * len(items) + item
     _, last_reversed = np.unique(row_key[::-1], return_index=True)
     keep = np.sort(len(table) - 1 - last_reversed)
     if keep.size < len(table):
@@ -228,9 +229,8 @@ def prepare(table: pd.DataFrame) -> CodedTable:
         item, category, unit, trial = item[keep], category[keep], unit[keep], trial[keep]
 
     # rank of each row's trial among its unit's trials
-    pair = unit * (trial.max(initial=0) + 1) + trial
-    pairs, pair_index = np.unique(pair, return_inverse=True)
-    pair_unit = pairs // (trial.max(initial=0) + 1)
+    pairs, pair_index = np.unique(unit * span + trial, return_inverse=True)
+    pair_unit = pairs // span
     pair_rank = np.arange(len(pairs)) - np.searchsorted(pair_unit, pair_unit, side="left")
     rank = pair_rank[pair_index]
     units["n_trials"] = np.bincount(pair_unit, minlength=len(units))
