@@ -459,3 +459,24 @@ def test_offline_study_end_to_end(small_offline_study, tmp_path, monkeypatch, ca
     ]  # fmt: skip
     assert table2.loc[table2["name"] == "MODEL MIX all", "parameters"].item() == "2 participants"
     assert _fingerprints(logs) == before  # the report never writes into the logs
+
+
+def test_a_failing_run_does_not_stop_the_others(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sent_id,label\nx,true\n")  # not a PartyNLI file: the model cannot start
+    study = parse_study(
+        {
+            "task": {"subset": "chaosnli"},
+            "epochs": 1,
+            "models": [
+                {"id": "partynli/replay", "name": "broken", "args": {"path": str(bad)}},
+                {"id": "partynli/livenli-annotators", "name": "humans"},
+            ],
+        }
+    )
+    from inspect_partynli.study import run_study
+
+    results = run_study(study, tmp_path / "logs", display="none", retry_attempts=0)
+    assert [r.success for r in results] == [False, True]
+    assert "broken" in results[0].run.config.slug and results[0].error
+    assert "[1/2] single-broken failed:" in capsys.readouterr().err

@@ -1031,6 +1031,7 @@ class RunResult:
     run: PlannedRun
     success: bool
     logs: tuple[str, ...]
+    error: str = ""  # why the run stopped, when eval_set raised
 
 
 def run_study(
@@ -1060,19 +1061,27 @@ def run_study(
         state = "finished, checking" if run.done else f"{run.requests} requests"
         _progress(f"[{index}/{len(runs)}] {config.slug}: {config.model.id} ({state})")
         run.log_dir.mkdir(parents=True, exist_ok=True)
-        success, logs = eval_set(
-            tasks=[livenli(**config.task_args(study))],
-            log_dir=str(run.log_dir),
-            model=config.model.id,
-            model_args=dict(config.model.args),
-            model_base_url=config.model.base_url,
-            max_connections=config.model.max_connections or study.max_connections,
-            metadata={METADATA_KEY: config.metadata(study)},
-            tags=config.tags(study),
-            retry_attempts=retry_attempts,
-            display=display,  # type: ignore[arg-type]
-            **eval_set_args,
-        )
+        try:
+            success, logs = eval_set(
+                tasks=[livenli(**config.task_args(study))],
+                log_dir=str(run.log_dir),
+                model=config.model.id,
+                model_args=dict(config.model.args),
+                model_base_url=config.model.base_url,
+                max_connections=config.model.max_connections or study.max_connections,
+                metadata={METADATA_KEY: config.metadata(study)},
+                tags=config.tags(study),
+                retry_attempts=retry_attempts,
+                display=display,  # type: ignore[arg-type]
+                **eval_set_args,
+            )
+        except Exception as error:  # one broken run (model gone, server down) spares the rest
+            message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            _progress(
+                f"[{index}/{len(runs)}] {config.slug} failed: {type(error).__name__}: {message}"
+            )
+            results.append(RunResult(run, False, (), f"{type(error).__name__}: {message}"))
+            continue
         results.append(RunResult(run, bool(success), tuple(log.location for log in logs)))
     return results
 

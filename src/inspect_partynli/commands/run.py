@@ -86,8 +86,9 @@ def run(args: argparse.Namespace) -> int:
     )
     failed = [result for result in results if not result.success]
     for result in failed:
+        why = f" ({result.error})" if result.error else ""
         print(
-            f"unfinished: {result.run.config.slug} (logs in {result.run.log_dir}); "
+            f"unfinished: {result.run.config.slug}{why}; logs in {result.run.log_dir}; "
             "run the same command again to resume",
             file=sys.stderr,
         )
