@@ -167,6 +167,11 @@ def test_paths_resolve_relative_to_the_study_file_and_env_vars_expand(tmp_path, 
     )
     study = load_study(study_file)
     model = study.models[0]
+    # a path that starts with a variable set in the shell is relative to the working directory
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("STUDY_INPUTS_DIR", "inputs")
+    study_file.write_text("models: [{id: a/b, args: {path: '${STUDY_INPUTS_DIR}/answers.csv'}}]")
+    assert load_study(study_file).models[0].args["path"] == str(tmp_path / "inputs" / "answers.csv")
     assert model.args == {
         "path": str(tmp_path / "inputs" / "answers.csv"),
         "participant": "p",

@@ -336,11 +336,17 @@ class _Checker:
             return None
         return expanded
 
-    def input_path(self, value: str, where: str) -> str:
-        """Resolve a relative input path against the study file's folder; it must exist."""
+    def input_path(self, value: str, where: str, raw: str | None = None) -> str:
+        """Resolve a relative input path; it must exist.
+
+        Relative to the study file's folder, except when ``raw`` (the text before expansion)
+        starts with an environment variable that is set: such a value was typed in the shell,
+        so it is relative to the working directory.
+        """
         path = Path(value).expanduser()
         if not path.is_absolute():
-            path = (self.base / path).resolve()
+            base = Path.cwd() if raw is not None and _starts_with_set_variable(raw) else self.base
+            path = (base / path).resolve()
         if not path.exists():
             self.error(where, f"no such file or folder: {path}")
         return str(path)
@@ -355,9 +361,10 @@ class _Checker:
                 self.error(where, f"argument names must be strings, got {key!r}")
                 continue
             if isinstance(item, str):
-                item = self.expand(item, _join(where, key))
+                text = item
+                item = self.expand(text, _join(where, key))
                 if item is not None and _PATH_ARG.match(key):
-                    item = self.input_path(item, _join(where, key))
+                    item = self.input_path(item, _join(where, key), raw=text)
             args[key] = item
         return args
 
@@ -419,7 +426,7 @@ class _Checker:
         if task.get("data") is not None:
             data = self.string(task["data"], "task.data")
             if data is not None:
-                data = self.input_path(data, "task.data")
+                data = self.input_path(data, "task.data", raw=task["data"])
         subset = self.string(task.get("subset", "all"), "task.subset") or "all"
         if subset not in SUBSETS:
             self.error(
@@ -756,6 +763,12 @@ def slug(text: str) -> str:
     ('openai-gpt-4.1', 'qwen3-0.6b')
     """
     return re.sub(r"[^a-z0-9._]+", "-", text.lower()).strip("-.") or "x"
+
+
+def _starts_with_set_variable(text: str) -> bool:
+    """Whether ``text`` begins with ``${VAR...}`` and VAR is set (non-empty)."""
+    match = _ENV.match(text)
+    return bool(match) and bool(os.environ.get(match.group(1)))
 
 
 def _number(value: float | None) -> str:
