@@ -443,16 +443,40 @@ def bootstrap_means(values: object, n_boot: int = 1000, seed: int = 0) -> np.nda
     if n_items == 0:
         out = np.full((rows.shape[0], n_boot), np.nan)
         return out[0] if single else out
-    rng = np.random.default_rng(seed)
-    draws = rng.integers(0, n_items, size=(n_boot, n_items))
-    weights = np.zeros((n_boot, n_items))
-    np.add.at(weights, (np.repeat(np.arange(n_boot), n_items), draws.reshape(-1)), 1.0)
+    weights = _resample_weights(n_items, n_boot, seed)
     valid = ~np.isnan(rows)
     sums = np.where(valid, rows, 0.0) @ weights.T
     counts = valid.astype(float) @ weights.T
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.where(counts > 0, sums / np.where(counts > 0, counts, 1.0), np.nan)
     return means[0] if single else means
+
+
+def _resample_weights(n_items: int, n_boot: int, seed: int) -> np.ndarray:
+    """How often each item occurs in each of ``n_boot`` seeded resamples: ``(n_boot, n_items)``.
+
+    Resample b draws ``rng.integers(0, n_items, size=(n_boot, n_items))[b]``.
+    """
+    draws = np.random.default_rng(seed).integers(0, n_items, size=(n_boot, n_items))
+    flat = (np.arange(n_boot)[:, None] * n_items + draws).reshape(-1)
+    return np.bincount(flat, minlength=n_boot * n_items).reshape(n_boot, n_items).astype(float)
+
+
+def _row_percentiles(values: np.ndarray, percentiles: Sequence[float]) -> np.ndarray:
+    """Per row, the given percentiles of its non-NaN values (linear interpolation, as
+    ``numpy.nanpercentile``), vectorised over rows: shape ``(n_rows, len(percentiles))``."""
+    ordered = np.sort(values, axis=1)  # NaN sorts last
+    count = (~np.isnan(values)).sum(axis=1)
+    out = np.full((values.shape[0], len(percentiles)), np.nan)
+    has = count > 0
+    for column, percentile in enumerate(percentiles):
+        position = (count[has] - 1) * percentile / 100.0
+        below = np.floor(position).astype(int)
+        above = np.minimum(below + 1, count[has] - 1)
+        low = np.take_along_axis(ordered[has], below[:, None], axis=1)[:, 0]
+        high = np.take_along_axis(ordered[has], above[:, None], axis=1)[:, 0]
+        out[has, column] = low + (high - low) * (position - below)
+    return out
 
 
 def bootstrap_ci(
@@ -470,9 +494,7 @@ def bootstrap_ci(
         raise ValueError(f"level must be between 0 and 1, got {level!r}")
     means = bootstrap_means(values, n_boot=n_boot, seed=seed)
     tail = (1.0 - level) / 2.0 * 100.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        bounds = np.nanpercentile(np.atleast_2d(means), [tail, 100.0 - tail], axis=1).T
+    bounds = _row_percentiles(np.atleast_2d(means), [tail, 100.0 - tail])
     if np.asarray(values).ndim == 1:
         return float(bounds[0, 0]), float(bounds[0, 1])
     return bounds

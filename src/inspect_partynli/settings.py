@@ -141,6 +141,17 @@ class CodedTable:
     def participants(self) -> list[str]:
         return sorted(self.units["participant"].unique().tolist())
 
+    def lookup(self) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
+        """Unit codes by unit name and by participant name (computed once)."""
+        cached = self.__dict__.get("_lookup")
+        if cached is None:
+            by_unit = {name: (code,) for code, name in enumerate(self.units["unit"])}
+            groups = self.units.groupby("participant", sort=False).indices
+            by_participant = {str(p): tuple(int(c) for c in codes) for p, codes in groups.items()}
+            cached = (by_unit, by_participant)
+            object.__setattr__(self, "_lookup", cached)
+        return cached
+
 
 def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes and sorted uniques of a column (NaN is a value of its own, coded last)."""
@@ -156,17 +167,16 @@ def _format_value(value: object) -> str:
 
 def _unit_names(units: pd.DataFrame) -> list[str]:
     """``participant`` alone when it has one unit, else ``participant (col=value, ...)`` over
-    the variant columns that differ between its units."""
-    names = []
-    for participant, group in units.groupby("participant", sort=False):
-        varying = [c for c in VARIANT_COLUMNS if group[c].nunique(dropna=False) > 1]
-        for index, row in group.iterrows():
-            if not varying:
-                names.append((index, str(participant)))
-                continue
-            parts = ", ".join(f"{c}={_format_value(row[c])}" for c in varying)
-            names.append((index, f"{participant} ({parts})"))
-    return [name for _, name in sorted(names)]
+    the variant columns that differ between its units (vectorised over units)."""
+    distinct = units.groupby("participant")[list(VARIANT_COLUMNS)].nunique(dropna=False)
+    varying = distinct.reindex(units["participant"]).to_numpy() > 1  # (units, columns)
+    parts = np.full(len(units), "", dtype=object)
+    for position, column in enumerate(VARIANT_COLUMNS):
+        text = np.array([f"{column}={_format_value(v)}" for v in units[column]], dtype=object)
+        separator = np.where(parts == "", "", ", ")
+        parts = np.where(varying[:, position], parts + separator + text, parts)
+    participants = units["participant"].to_numpy(dtype=object)
+    return [p if not q else f"{p} ({q})" for p, q in zip(participants, parts, strict=True)]
 
 
 def prepare(table: pd.DataFrame) -> CodedTable:
@@ -327,13 +337,11 @@ def human_rows(
 # =============================================================================== settings
 def _resolve(coded: CodedTable, names: Iterable[str], context: str) -> np.ndarray:
     """Unit codes of unit or participant names; UsageError naming an unknown one."""
-    units = coded.units
+    by_unit, by_participant = coded.lookup()
     chosen: list[int] = []
     for name in names:
-        exact = np.flatnonzero(units["unit"].to_numpy() == name)
-        if exact.size == 0:
-            exact = np.flatnonzero(units["participant"].to_numpy() == name)
-        if exact.size == 0:
+        exact = by_unit.get(name, by_participant.get(name, ()))
+        if len(exact) == 0:
             known = ", ".join(coded.participants())
             raise UsageError(
                 f"unknown participant {name!r} in {context}; known participants: {known}"
