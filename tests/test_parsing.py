@@ -221,6 +221,9 @@ def test_conflicting_answers():
         ("The statement is most likely false.", "false"),
         ("true: is most likely to be true", "true"),
         ("Label: either", "either"),
+        ("entailment: | either", "either-true"),
+        ("Contradiction|:entailment", "false-true"),
+        ("true (most likely)", "true"),
         ("either (can be either true or false)", "either"),
         ("**false**", "false"),
         ("\u201ctrue\u201d", "true"),
@@ -232,7 +235,21 @@ def test_label_spelling(label, multi):
     assert reply.raw_label == (label if isinstance(label, str) else json.dumps(label))
 
 
-@pytest.mark.parametrize("label", ["none", "unknown", "maybe", "true-maybe", "e", "c", "42", 3])
+@pytest.mark.parametrize(
+    "label",
+    [
+        "none",
+        "unknown",
+        "maybe",
+        "true-maybe",
+        "e",
+        "c",
+        "42",
+        3,
+        "true: is most likely false",  # the option's text contradicts its name
+        "can be either true or :false",  # "X: label" only after a key word such as "label"
+    ],
+)
 def test_unknown_label(label):
     reply = parse(json.dumps(answer(label)))
     assert_failure(reply, "unknown_label")

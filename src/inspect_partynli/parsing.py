@@ -100,8 +100,9 @@ _LABEL_PHRASES: dict[str, str] = {
     "likely false": "false",
 }
 
+_LABEL_KEYS = frozenset({"label", "labels", "answer", "classification"})
 _SEPARATORS = re.compile(r"\s*(?:[-,|/;+&]|\band\b)\s*")
-_TOKEN_JUNK = " \t\r\n\"'`*_.!?()[]{}<>\u201c\u201d\u2018\u2019"
+_TOKEN_JUNK = " \t\r\n\"'`*_.,:;!?()[]{}<>\u201c\u201d\u2018\u2019"
 _THINK_BLOCK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.IGNORECASE | re.DOTALL)
 _THINK_OPEN = re.compile(r"<(think|thinking|reasoning)>", re.IGNORECASE)
 _THINK_CLOSE = re.compile(r"</(think|thinking|reasoning)>", re.IGNORECASE)
@@ -152,16 +153,28 @@ class _LabelError(ValueError):
 # --------------------------------------------------------------------------------- labels
 
 
-def _label_of_token(token: str) -> str | None:
+def _exact_label(token: str) -> str | None:
+    """The label a word or an option phrase names ("entailment", "is most likely false")."""
     token = " ".join(token.split()).strip(_TOKEN_JUNK)
     token = re.sub(r"^(?:the statement|statement)\s+", "", token)
-    found = _LABEL_WORDS.get(token) or _LABEL_PHRASES.get(token)
-    if found is None and "(" in token:  # "either (can be either true or false)"
+    return _LABEL_WORDS.get(token) or _LABEL_PHRASES.get(token)
+
+
+def _label_of_token(token: str) -> str | None:
+    """The label of one token (no separators), also in the forms "either (can be ...)",
+    "true: is most likely to be true" (head and tail must not name different labels) and
+    "label: true"."""
+    found = _exact_label(token)
+    if found is None and "(" in token:
         bare = re.sub(r"\(.*?(\)|$)", " ", token)
-        found = _label_of_token(bare) if bare.strip(_TOKEN_JUNK) else None
-    if found is None and ":" in token:  # "true: is most likely to be true", "label: true"
+        found = _exact_label(bare) if bare.strip(_TOKEN_JUNK) else None
+    if found is None and ":" in token:
         head, _, tail = token.partition(":")
-        found = _label_of_token(head) or _label_of_token(tail)
+        head_label, tail_label = _exact_label(head), _exact_label(tail)
+        if head_label and tail_label in (None, head_label):
+            found = head_label
+        elif head.strip(_TOKEN_JUNK) in _LABEL_KEYS:
+            found = tail_label
     return found
 
 
@@ -194,7 +207,7 @@ def normalise_label(value: Any) -> frozenset[str]:
     text = " ".join(value.lower().split()).strip(_TOKEN_JUNK)
     if not text:
         raise _LabelError("no_label", "the label is empty")
-    whole = _label_of_token(text)
+    whole = _exact_label(text)  # an option phrase may itself contain a separator word
     if whole is not None:
         return frozenset({whole})
     chosen = set()
