@@ -24,8 +24,10 @@ raises.  What is accepted, and why:
 * **Label spellings** (see :func:`normalise_label`): any case; entailment / neutral /
   contradiction; the prompt's own option texts ("is most likely to be true", "can be either
   true or false", "is most likely false"); combinations in any order, joined by ``-`` ``,``
-  ``|`` ``/`` ``;`` ``+`` ``&`` or " and ", or given as a JSON list; duplicates collapse.
-  Single letters (``e``/``n``/``c``) are refused: in this study ``e`` could mean *either*.
+  ``|`` ``/`` ``;`` ``+`` ``&`` or " and ", or given as a JSON list; duplicates collapse;
+  "true: is most likely to be true" and "Label: true" (but not "true: is most likely
+  false").  Single letters (``e``/``n``/``c``) are refused: in this study ``e`` could mean
+  *either*.  Anything else in the label (``none``, ``unknown``, ``true-maybe``) fails it.
 * **A bare label** with no JSON at all (the whole reply is e.g. ``True`` or ``either-true``)
   is accepted with an empty explanation.
 * **Highlights** are optional: spans marked ``<<...>>`` in ``highlights.context`` /
