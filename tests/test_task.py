@@ -218,3 +218,25 @@ def test_task_sweep_metadata():
 def test_task_rejects_bad_parameters(params, message):
     with pytest.raises(ValueError, match=message):
         livenli(**params)
+
+
+# --- registration ---------------------------------------------------------------------------
+
+
+def test_registry_names_the_task_provider_and_scorer():
+    from inspect_ai._util.registry import registry_lookup
+    from inspect_ai.model import get_model
+
+    import inspect_partynli._registry  # noqa: F401  (what the entry point loads)
+
+    assert registry_lookup("task", "inspect_partynli/livenli") is not None
+    assert registry_lookup("scorer", "inspect_partynli/livenli_scorer") is not None
+    assert registry_lookup("modelapi", "inspect_partynli/partynli") is not None
+    assert str(get_model("partynli/livenli-annotators")) == "partynli/livenli-annotators"
+
+
+def test_entry_point_points_at_the_registry():
+    from importlib.metadata import entry_points
+
+    (entry,) = [e for e in entry_points(group="inspect_ai") if e.name == "inspect_partynli"]
+    assert entry.value == "inspect_partynli._registry"
