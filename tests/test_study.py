@@ -465,6 +465,16 @@ def test_offline_study_end_to_end(small_offline_study, tmp_path, monkeypatch, ca
     assert table2.loc[table2["name"] == "MODEL MIX all", "parameters"].item() == "2 participants"
     assert _fingerprints(logs) == before  # the report never writes into the logs
 
+    # the study changed (2 epochs) but its folders hold the 1-epoch runs: refused up front
+    changed = small_offline_study.with_name("offline-changed.yaml")
+    changed.write_text(small_offline_study.read_text().replace("epochs: 1", "epochs: 2"))
+    assert main(["run", str(changed), "--yes", "--log-dir", str(logs)]) == 2
+    err = capsys.readouterr().err
+    assert "3 problems found before running; nothing was run" in err
+    assert "models[1]: " + str(logs / "single-ministral-8b") in err
+    assert "is a different run: epochs 1 (now 2)" in err
+    assert _fingerprints(logs) == before
+
 
 def test_a_failing_run_does_not_stop_the_others(tmp_path, capsys):
     bad = tmp_path / "bad.csv"

@@ -964,12 +964,18 @@ def _few(items: Sequence[str], shown: int = 4) -> str:
 
 @dataclass(frozen=True)
 class PlannedRun:
-    """A configuration with its log folder, its request count and whether it is finished."""
+    """A configuration with its log folder, its request count and its folder's state
+    (:func:`folder_state`)."""
 
     config: Configuration
     log_dir: Path
     requests: int
-    done: bool
+    state: str = "new"
+    detail: str = ""
+
+    @property
+    def done(self) -> bool:
+        return self.state == "done"
 
 
 def study_items(study: Study) -> int:
@@ -982,25 +988,78 @@ def study_items(study: Study) -> int:
     return len(subset_uids(load_livenli(study.data), study.subset))
 
 
-def finished(log_dir: Path) -> bool:
-    """Whether ``log_dir`` holds a successfully completed eval log (nothing left to run)."""
+def _differences(header: Any, config: Configuration, study: Study) -> list[str]:
+    """What differs between a log's run and ``config`` (empty: the log is one of its runs)."""
+    wanted = {"model": config.model.id, "epochs": config.epochs, **config.task_args(study)}
+    wanted.pop("data", None)  # the same data may be named differently
+    found = {
+        "model": header.eval.model,
+        "epochs": header.eval.config.epochs,
+        **{k: header.eval.task_args.get(k) for k in ("subset", "sweep", "tmax")},
+    }
+    differences = [
+        f"{key} {found.get(key)!r} (now {value!r})"
+        for key, value in wanted.items()
+        if found.get(key) != value and not _same_number(found.get(key), value)
+    ]
+    if dict(header.eval.model_args or {}) != dict(config.model.args):
+        differences.append(f"model args {header.eval.model_args} (now {dict(config.model.args)})")
+    return differences
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return False
+    try:
+        return a is not None and b is not None and math.isclose(float(a), float(b))
+    except (TypeError, ValueError):
+        return False
+
+
+def folder_state(log_dir: Path, config: Configuration, study: Study) -> tuple[str, str]:
+    """``(state, detail)`` of a run's log folder before running it.
+
+    ``new`` (no logs), ``done`` (a successful log of this very run: nothing to do),
+    ``partial`` (logs of this run, none finished: eval_set resumes it) or ``stale`` (a log of
+    a different run, e.g. the study's epochs changed: eval_set would refuse the folder;
+    ``detail`` says what differs).
+    """
     from inspect_ai.log import list_eval_logs, read_eval_log
 
     if not log_dir.is_dir():
-        return False
+        return "new", ""
+    state = "new"
     for info in list_eval_logs(str(log_dir), recursive=False):
-        if read_eval_log(info, header_only=True).status == "success":
-            return True
-    return False
+        header = read_eval_log(info, header_only=True)
+        differences = _differences(header, config, study)
+        if differences:
+            name = Path(info.name).name
+            return "stale", f"{log_dir}/{name} is a different run: {'; '.join(differences)}"
+        if header.status == "success":
+            state = "done"
+        elif state == "new":
+            state = "partial"
+    return state, ""
 
 
 def plan(study: Study, log_dir: str | Path | None = None) -> list[PlannedRun]:
     """The study's runs with their log folders (``<log_dir>/<slug>``) and request counts."""
     root = Path(log_dir if log_dir is not None else study.default_log_dir)
     items = study_items(study)
+    runs = []
+    for config in configurations(study):
+        folder = root / config.slug
+        state, detail = folder_state(folder, config, study)
+        runs.append(PlannedRun(config, folder, config.requests(items), state, detail))
+    return runs
+
+
+def stale_runs(runs: Sequence[PlannedRun]) -> list[str]:
+    """One message per run whose folder holds logs of a different run (checked before running)."""
     return [
-        PlannedRun(config, root / config.slug, config.requests(items), finished(root / config.slug))
-        for config in configurations(study)
+        f"{run.config.where}: {run.detail}; move the folder away or run into another --log-dir"
+        for run in runs
+        if run.state == "stale"
     ]
 
 

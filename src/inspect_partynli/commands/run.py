@@ -57,7 +57,15 @@ def confirm(prompt: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..study import configurations, format_plan, load_study, plan, preflight, run_study
+    from ..study import (
+        configurations,
+        format_plan,
+        load_study,
+        plan,
+        preflight,
+        run_study,
+        stale_runs,
+    )
 
     study = load_study(args.study)
     problems = preflight(configurations(study))
@@ -68,11 +76,12 @@ def run(args: argparse.Namespace) -> int:
         problems.append(f"task.data: {error}")
     else:
         print(format_plan(study, runs, root))
+        problems += stale_runs(runs)
     if problems:
         listed = "\n  ".join(problems)
         raise UsageError(
-            f"{len(problems)} problem{'s' if len(problems) > 1 else ''} with the study's "
-            f"models; nothing was run:\n  {listed}"
+            f"{len(problems)} problem{'s' if len(problems) > 1 else ''} found before "
+            f"running; nothing was run:\n  {listed}"
         )
     if args.dry_run:
         print("Dry run: nothing was run.")
