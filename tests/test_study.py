@@ -495,3 +495,14 @@ def test_a_failing_run_does_not_stop_the_others(tmp_path, capsys):
     assert [r.success for r in results] == [False, True]
     assert "broken" in results[0].run.config.slug and results[0].error
     assert "[1/2] single-broken failed:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("answer", ["", "n", "no", "whatever"])
+def test_run_asks_and_anything_but_yes_runs_nothing(answer, capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    asked = []
+    monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or answer)
+    assert main(["run", "offline", "--log-dir", str(tmp_path / "logs")]) == 1
+    assert asked == ["Send up to 1250 requests? [y/N] "]
+    assert "Nothing was run." in capsys.readouterr().out
+    assert not (tmp_path / "logs").exists()
