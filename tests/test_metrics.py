@@ -7,6 +7,9 @@ import math
 import krippendorff
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
@@ -266,3 +269,39 @@ def test_bootstrap_means_equal_explicit_resampling():
         np.nanmean(values[row]) if not np.isnan(values[row]).all() else np.nan for row in draws
     ]
     np.testing.assert_allclose(means, expected)
+
+
+# ---------------------------------------------------------------------------- properties
+
+_codes = arrays(float, st.tuples(st.integers(2, 6), st.integers(1, 15)),
+                elements=st.sampled_from([0.0, 1.0, 2.0, 3.0, np.nan]))  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(_codes)
+def test_alpha_from_counts_equals_krippendorff_package(codes):
+    counts = np.stack([(codes == v).sum(axis=0) for v in range(4)], axis=1)
+    expected = M.krippendorff_alpha(codes)
+    actual = M.alpha_from_counts(counts)
+    if np.isnan(expected):
+        assert np.isnan(actual)
+    else:
+        assert actual == pytest.approx(expected, abs=1e-9)
+
+
+_rows = arrays(float, st.tuples(st.integers(1, 8), st.just(3)), elements=st.integers(0, 9))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_rows, _rows)
+def test_distribution_metric_bounds(p, q):
+    n = min(len(p), len(q))
+    p, q = p[:n], q[:n]
+    h = M.entropy(p)
+    ok = p.sum(axis=1) > 0
+    assert np.all((h[ok] >= 0) & (h[ok] <= math.log(3) + 1e-12))
+    js = M.js_distance(p, q)
+    both = ok & (q.sum(axis=1) > 0)
+    assert np.all(js[both] <= math.sqrt(math.log(2)) + 1e-12)
+    np.testing.assert_allclose(js[both], M.js_distance(q, p)[both], atol=1e-12)
+    assert np.all(M.kl_divergence(p, q)[both] >= -1e-12)

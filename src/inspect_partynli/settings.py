@@ -27,6 +27,10 @@ table is coded once into integer arrays (:func:`prepare`), label counts come fro
 ``bincount`` into a ``(unit, trial, item, category)`` tensor, and a mix (or a thousand random
 mixes) is one matrix product with a unit-selection matrix.
 
+Consistency (Section 4.2) of a setting is the mean over its members (units) of each member's
+mean per-item number of distinct labels across its own trials; for a sweep, across all of its
+values (Appendix E's per-item consistency over temperatures).
+
 Conventions (the paper's, as parameters): parse failures are left out of distributions and
 counted as a category of their own for alpha (``errors="missing"`` drops them there too);
 items without any parsed answer in a setting are left out of its per-item means (and of
