@@ -18,11 +18,15 @@ import math
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..errors import SourceError, UsageError
 from ..livenli import POPULATIONS
+
+if TYPE_CHECKING:
+    from ..settings import CodedTable, Setting
 
 NAME = "metrics"
 HELP = "Label-variation metrics (H, JS, KL, Agree, alpha, Cor., consistency) vs humans."
@@ -174,8 +178,14 @@ def load_table(args: argparse.Namespace) -> pd.DataFrame:
     return table
 
 
-def build_settings(coded, kinds: Sequence[str] | None, groups, args) -> list:
-    """The settings to evaluate: default (each unit + all, plus groups) or the given kinds."""
+def build_settings(
+    coded: CodedTable,
+    kinds: Sequence[str] | None,
+    groups: Mapping[str, Sequence[str]],
+    args: argparse.Namespace,
+) -> list[Setting]:
+    """The settings to evaluate: by default each unit alone plus the declared groups as
+    mixes (or, without groups, all units as the mix ``all``); else those of the given kinds."""
     from ..settings import default_settings, group_settings, settings_of_kind
 
     if not kinds:
