@@ -253,3 +253,12 @@ def test_data_argument(tmp_path, items, livenli):
     missing = PartyNLIModelAPI("livenli-annotators", data=str(tmp_path))
     with pytest.raises(DataNotFoundError):
         missing.reply(messages(items, "78105n"), 1)
+
+
+def test_argument_errors_print_without_traceback_in_inspect():
+    from inspect_ai._util.error import PrerequisiteError
+
+    with pytest.raises(UsageError) as error:
+        get_model("partynli/replay")
+    assert isinstance(error.value, PrerequisiteError)
+    assert error.value.message == "partynli/replay needs the file to replay: -M path=FILE"

@@ -240,3 +240,22 @@ def test_entry_point_points_at_the_registry():
 
     (entry,) = [e for e in entry_points(group="inspect_ai") if e.name == "inspect_partynli"]
     assert entry.value == "inspect_partynli._registry"
+
+
+def test_parameter_errors_print_without_traceback_in_inspect():
+    """Inspect's CLI prints a PrerequisiteError's message alone; the error stays a ValueError."""
+    from inspect_ai._util.error import PrerequisiteError
+
+    with pytest.raises(ValueError) as error:
+        livenli(sweep="top_p", tmax=1.5)
+    assert isinstance(error.value, PrerequisiteError)
+    assert error.value.message == "tmax=1.5 is too large for sweep=top_p: at most 1.0"
+
+
+def test_missing_data_is_one_message(tmp_path):
+    from inspect_ai._util.error import PrerequisiteError
+
+    with pytest.raises(lv.DataNotFoundError) as error:
+        livenli(data=str(tmp_path))
+    assert isinstance(error.value, PrerequisiteError)
+    assert "LiveNLI not found" in error.value.message

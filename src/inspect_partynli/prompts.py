@@ -39,7 +39,7 @@ Do NOT wrap your response in:
 - ```json ... ```
 - ``` ... ```
 - Any markdown formatting
-- Any explanatory text before or after the JSON"""
+- Any explanatory text before or after the JSON"""  # noqa: E501
 
 #: Figure 7; the two ``{}`` are filled with the premise (context) and hypothesis (statement).
 USER_PROMPT_TEMPLATE = """\

@@ -46,7 +46,8 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
 
-from .errors import SourceError, UsageError
+from ._inspect_errors import for_inspect
+from .errors import SourceError, UsageError, UserInputError
 from .labels import ERROR_LABEL
 from .livenli import load_livenli
 from .prompts import USER_PROMPT_TEMPLATE
@@ -247,6 +248,20 @@ class PartyNLIModelAPI(ModelAPI):
         **model_args: Any,
     ) -> None:
         super().__init__(model_name, base_url, api_key, [], config)
+        try:  # bad -M arguments or files: one message on Inspect's command line
+            self._configure(model_name, data, path, participant, experiment, model_args)
+        except UserInputError as error:
+            raise for_inspect(error) from None
+
+    def _configure(
+        self,
+        model_name: str,
+        data: str | None,
+        path: str | None,
+        participant: str | None,
+        experiment: str | None,
+        model_args: dict[str, Any],
+    ) -> None:
         kind, _, name = model_name.partition("/")
         if kind not in MODELS or (kind == ANNOTATORS and name):
             raise UsageError(

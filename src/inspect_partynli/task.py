@@ -31,6 +31,8 @@ from inspect_ai.model import (
 )
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
+from ._inspect_errors import for_inspect
+from .errors import UserInputError
 from .livenli import load_livenli, resolve_livenli, sample_metadata, sha256_of, subset_uids
 from .prompts import PROMPT_VERSION, SYSTEM_PROMPT, user_prompt
 
@@ -191,18 +193,22 @@ def livenli(
         epochs: annotations per item (default 5); ``--epochs`` on the command line overrides
             it.  Every epoch is kept: the task has no epoch reducer.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    if subset not in SUBSETS:
-        raise ValueError(f"unknown subset {subset!r}; choose one of {', '.join(SUBSETS)}")
-    values = sweep_schedule(sweep, tmax)
+    try:  # bad parameters or data: one message on Inspect's command line, no traceback
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        if subset not in SUBSETS:
+            raise ValueError(f"unknown subset {subset!r}; choose one of {', '.join(SUBSETS)}")
+        values = sweep_schedule(sweep, tmax)
+        csv = resolve_livenli(data)
+        samples = livenli_samples(str(csv), subset)
+    except (ValueError, UserInputError) as error:
+        raise for_inspect(error) from None
     sweep = None if values is None else sweep
-    csv = resolve_livenli(data)
 
-    from .scorer import livenli_scorer  # concurrent module; imported here to keep import light
+    from .scorer import livenli_scorer
 
     return Task(
-        dataset=MemoryDataset(livenli_samples(str(csv), subset), name=f"livenli-{subset}"),
+        dataset=MemoryDataset(samples, name=f"livenli-{subset}"),
         solver=annotate(sweep, values),
         scorer=livenli_scorer(),
         epochs=Epochs(epochs, reducer=[]),
