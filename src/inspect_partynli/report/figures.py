@@ -260,8 +260,9 @@ def classification_heatmap(
     row_inches = 0.12 if n_rows <= 40 else 0.09
     fig, axes = _figure(max(7.5, 0.07 * n_items + 3.0), max(2.6, row_inches * n_rows + 1.9))
     ax = axes[0, 0]
-    cmap = ListedColormap([LABEL_COLORS[label] for label in palette])
-    cmap.set_bad(MISSING_COLOR)
+    cmap = ListedColormap([LABEL_COLORS[label] for label in palette]).with_extremes(
+        bad=MISSING_COLOR
+    )
     norm = BoundaryNorm(np.arange(len(palette) + 1) - 0.5, len(palette))
     ax.imshow(np.ma.masked_invalid(grid), aspect="auto", cmap=cmap, norm=norm,
               interpolation="nearest")  # fmt: skip

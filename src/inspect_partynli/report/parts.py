@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import settings as st
+from ..errors import UsageError
 from ..labels import LABELS
 from . import figures, tables
 from .document import ItemCard, Paragraph, Section, Table
@@ -51,6 +52,13 @@ class Context:
         subset = builder.options.subset
         self.subset_table2 = subset or "chaosnli"
         self.subset_rest = subset or "all"
+        chaos_items = set(builder.subset_uids["chaosnli"]) & set(builder.models["sent_id"])
+        if subset is None and not chaos_items:  # no ChaosNLI item annotated: use them all
+            self.subset_table2 = "all"
+            builder.report.skip(
+                "Table 2 over the 50 ChaosNLI items",
+                "no annotated item has ChaosNLI labels; Table 2 and Figure 2 use all items",
+            )
         self.rows_unit = _unit_per_row(builder.models, self.units)
         self._singles_all: dict[str, dict] | None = None
 
@@ -99,12 +107,10 @@ def _parameters(setting: st.Setting, units: pd.DataFrame) -> str:
 # ------------------------------------------------------------------------------ parts
 def plan(builder) -> list[tuple[str, Callable[[], None]]]:
     """The report's parts in order: (what, function)."""
-    holder: dict[str, Context] = {}
+    context = Context(builder)  # user errors (an unknown group member) surface here
 
     def ctx() -> Context:
-        if "c" not in holder:
-            holder["c"] = Context(builder)
-        return holder["c"]
+        return context
 
     parts = [
         ("inputs", lambda: part_inputs(ctx())),
@@ -180,7 +186,12 @@ def part_table2(c: Context) -> None:
         best = c.singles[int(np.nanargmin([r["JS"] for r in records]))]
     settings = [best, *c.mixes, *c.sweeps, *c.sizes]
     for population in POPULATIONS:
-        for setting, record in zip(settings, c.evaluate(settings, population, subset), strict=True):
+        try:
+            records = c.evaluate(settings, population, subset)
+        except UsageError as error:  # e.g. no annotated item has ChaosNLI labels
+            b.report.skip(f"Table 2, {population} columns", str(error))
+            continue
+        for setting, record in zip(settings, records, strict=True):
             params = _parameters(setting, c.units)
             if setting is best and len(c.singles) > 1 and not chosen:
                 params = "lowest JS of the SINGLE participants"
@@ -393,7 +404,8 @@ def _explanation_table(c: Context) -> pd.DataFrame:
     models = c.b.models
     if not (models["explanation"].astype(str).str.strip() != "").any():
         raise c.skip("the sources carry no explanations (logs read without full samples?)")
-    return pd.concat([models, c.b.humans], ignore_index=True)
+    humans = c.b.humans[c.b.humans["sent_id"].isin(set(models["sent_id"]))]  # same items
+    return pd.concat([models, humans], ignore_index=True)
 
 
 def part_explanations(c: Context) -> None:

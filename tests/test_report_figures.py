@@ -1,0 +1,119 @@
+"""Every report figure from the fixture plus the replayed human annotators: valid PNG and SVG."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from inspect_partynli import settings as st
+from inspect_partynli.annotation_schema import conform
+from inspect_partynli.livenli import human_annotation_table
+from inspect_partynli.report import figures, tables
+from report_data import study_table
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def study(fixture_csv, livenli):
+    return conform(study_table(fixture_csv, livenli))
+
+
+def _check(fig, tmp_path, name):
+    paths = figures.save_figure(fig, tmp_path, name)
+    assert paths["png"].read_bytes()[:8] == PNG_MAGIC
+    root = ET.parse(paths["svg"]).getroot()
+    assert root.tag.endswith("svg")
+    return paths
+
+
+def test_figure2_entropy_js(study, livenli, tmp_path):
+    models = study[study["participant"].isin(["ministral-8b", "livenli-annotators"])]
+    mix = st.Setting("all", "mix", ("ministral-8b", "livenli-annotators"))
+    per_item = st.item_table(models, mix, "livenli", "chaosnli", livenli)
+    fig = figures.entropy_js(per_item, h_human="human_H", setting_name="MODEL MIX all")
+    ax = fig.axes[0]
+    assert len(ax.get_xticklabels()) == 50
+    assert ax.get_ylabel() and ax.get_legend() is not None
+    _check(fig, tmp_path, "figure2")
+
+
+def test_figure3_left_label_distribution(study, livenli, tmp_path):
+    humans = human_annotation_table(livenli)
+    busy = humans.groupby("participant")["sent_id"].nunique()
+    humans = humans[humans["participant"].isin(busy[busy > 100].index)]
+    models = study[study["participant"].isin(["ministral-8b", "livenli-annotators"])]
+    shares = tables.label_shares(
+        pd.concat([humans, models]), {"ministral-8b": 1.15, "livenli-annotators": 2.1}
+    )
+    assert sorted(shares[shares["participant_type"] == "human"].index) == [
+        "w1", "w4", "w5", "w7", "w8", "w9",
+    ]  # fmt: skip
+    assert shares.loc["ministral-8b", "either"] == pytest.approx(560 / 609)
+    fig = figures.label_distribution(shares)
+    model_axis = fig.axes[1]
+    # least consistent on top: the y tick labels run bottom-up
+    assert [t.get_text() for t in model_axis.get_yticklabels()] == [
+        "ministral-8b", "livenli-annotators",
+    ]  # fmt: skip
+    _check(fig, tmp_path, "figure3_left")
+
+
+@pytest.mark.parametrize(
+    ("participants", "by"),
+    [
+        (["ministral-8b", "livenli-annotators"], "trial"),  # Figure 3 right
+        (["ministral-sweep"], "temperature"),  # Figure 9
+        (["ministral-family"], "num_params"),  # Figure 10
+    ],
+)
+def test_classification_heatmaps(study, tmp_path, participants, by):
+    fig = figures.classification_heatmap(study, by=by, participants=participants)
+    image = fig.axes[0].images[0].get_array()
+    assert image.shape == (5 * len(participants), 122)
+    assert image.mask.sum() == 1  # the fixture misses one item in trial 4
+    _check(fig, tmp_path, f"heatmap_{by}")
+
+
+def test_figure8_random_mix(study, livenli, tmp_path):
+    draws = st.random_mix(study, None, "livenli", "all", livenli, draws=50, k=2, seed=0)
+    mix = st.evaluate(study, st.Setting("all", "mix", tuple(study["participant"].unique())),
+                      "livenli", "all", livenli)  # fmt: skip
+    fig = figures.random_mix_histograms(draws, {"MODEL MIX all": mix})
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 7 and all(ax.get_xlabel() for ax in visible)
+    _check(fig, tmp_path, "figure8")
+
+
+def test_figure4_explanation_boxplots(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = [(g, t, m, "lexical", v) for g, t in (("w4", "human"), ("ministral-8b", "model"))
+            for m in ("wc", "V", "JAC") for v in rng.gamma(3, 5, 30)]  # fmt: skip
+    rows += [(g, t, m, r, v) for g, t in (("humans", "human"), ("participants", "model"))
+             for m in ("D_pair", "D_cent", "D_max") for r in ("e5", "tfidf")
+             for v in rng.beta(2, 5, 30)]  # fmt: skip
+    values = pd.DataFrame(rows, columns=["group", "participant_type", "metric",
+                                         "representation", "value"])  # fmt: skip
+    fig = figures.explanation_boxplots(values)
+    assert len(fig.axes) == 3 + 3 * 2
+    _check(fig, tmp_path, "figure4")
+
+
+def test_figures_1_and_11_projection(study, livenli, tmp_path):
+    rng = np.random.default_rng(0)
+    humans = human_annotation_table(livenli)
+    points = pd.concat([humans, study[study["participant"] == "ministral-8b"]])
+    points = points.rename(columns={"class_simple": "label"})[
+        ["sent_id", "participant", "participant_type", "label"]
+    ]
+    points["x"], points["y"] = rng.normal(size=len(points)), rng.normal(size=len(points))
+    one = figures.projection_scatter(points, sent_id="108083c")
+    texts = [t.get_text() for t in one.axes[0].texts]
+    assert "ministral-8b (x5)" in texts and "w22" in texts
+    _check(one, tmp_path, "figure1")
+    _check(figures.projection_scatter(points), tmp_path, "figure11")
+    with pytest.raises(ValueError, match="no projected"):
+        figures.projection_scatter(points, sent_id="nope")
