@@ -365,3 +365,21 @@ def test_sweep_names_are_unique(livenli):
                                      "top_p=default)",
                                      "m (experiment=temperature_sweep, temperature=1, "
                                      "top_p=default)")  # fmt: skip
+
+
+def test_fixture_with_its_gap_as_a_parse_failure(ministral, livenli):
+    """Replaying the fixture through Inspect turns its one absent answer (140440e, trial 4)
+    into an empty-reply parse failure: distributions are unchanged, the parse rate drops to
+    609/610, and alpha (failures as a category) moves from 0.50 to 0.49; with failures as
+    missing values it stays 0.50."""
+    gap = ministral.iloc[[0]].assign(sent_id="140440e", trial=4, class_simple="error",
+                                     class_multi="error", parsed=False)  # fmt: skip
+    table = conform(pd.concat([ministral, gap]))
+    setting = default_settings(table)[0]
+    row = evaluate(table, setting, livenli_df=livenli)
+    plain = evaluate(ministral, setting, livenli_df=livenli)
+    for key in ("H", "JS", "KL_pq", "KL_qp", "agree", "cor", "consistency"):
+        assert row[key] == pytest.approx(plain[key]), key
+    assert row["parse_rate"] == pytest.approx(609 / 610)
+    assert round(row["alpha"], 4) == 0.4885
+    assert evaluate(table, setting, livenli_df=livenli, errors="missing")["alpha"] == 0.5
