@@ -629,7 +629,7 @@ class _Checker:
 
     def unique_slugs(self, study: Study) -> None:
         folders: dict[str, str] = {}
-        for config in configurations(study, validate=False):
+        for config in configurations(study):
             if config.slug in folders:
                 self.error(
                     config.where,
@@ -700,13 +700,12 @@ class Configuration:
         return items * self.epochs
 
 
-def configurations(study: Study, *, validate: bool = True) -> list[Configuration]:
+def configurations(study: Study) -> list[Configuration]:
     """Every run of the study, in order: each model once, then sweeps, then size members.
 
     Log folders (``slug``) are ``single-<model>``, ``sweep-<model>-<parameter>`` and
     ``size-<family>-<size>b``.
     """
-    del validate  # the study is validated on construction; kept for symmetry with callers
     configs: list[Configuration] = []
     for index, model in enumerate(study.models):
         groups = tuple(g for g, members in study.groups.items() if model.name in members)
