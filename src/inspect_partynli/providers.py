@@ -126,17 +126,22 @@ def current_epoch() -> int:
     Read from Inspect's active-sample context, which is set per sample task, so it is
     correct however many samples run at once.
     """
-    from inspect_ai.log._samples import sample_active
+    active = _active_sample()
+    epoch = getattr(active, "epoch", None)
+    return int(epoch) if epoch else 1
 
-    active = sample_active()
-    return int(active.epoch) if active is not None and active.epoch else 1
+
+def _active_sample() -> Any:
+    """Inspect's active sample (a private API, hence the guard), or None."""
+    try:
+        from inspect_ai.log._samples import sample_active
+    except ImportError:  # pragma: no cover - a future Inspect that moved it
+        return None
+    return sample_active()
 
 
 def _active_sample_id() -> str | None:
-    from inspect_ai.log._samples import sample_active
-
-    active = sample_active()
-    sample = getattr(active, "sample", None) if active is not None else None
+    sample = getattr(_active_sample(), "sample", None)
     return None if sample is None or sample.id is None else str(sample.id)
 
 
