@@ -68,7 +68,15 @@ def test_output_file_is_never_overwritten(fixture_csv, tmp_path, capsys):
     assert json.loads(out.read_text())[0]["representation"] == "tfidf"
 
 
-def test_bad_input_is_one_line(tmp_path, capsys):
-    assert main(["explanations", str(tmp_path / "missing.csv"), "--encoder", "none"]) == 2
+def test_bad_input_is_one_line(fixture_csv, tmp_path, capsys):
+    no_encoders = ["--encoder", "none", "--style-encoder", "none"]
+    assert main(["explanations", str(tmp_path / "missing.csv"), *no_encoders]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("partynli explanations: error:") and "\n" not in err
+    missing_model = str(tmp_path / "no-model")
+    assert main(["explanations", str(fixture_csv), "--encoder", missing_model]) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        err == f"partynli explanations: error: encoder folder {missing_model} does not exist "
+        "(or is not a folder)"
+    )

@@ -85,7 +85,11 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..annotations import load_annotations
-    from ..explanations import explanation_metrics
+    from ..explanations import (
+        explanation_metrics,
+        resolve_semantic_encoder,
+        resolve_style_encoder,
+    )
     from ..livenli import load_livenli
     from .export import warnings_to_stderr
 
@@ -98,6 +102,14 @@ def run(args: argparse.Namespace) -> int:
         if not output.parent.is_dir():
             raise UsageError(f"{output.parent}: output folder does not exist")
     progress = sys.stderr.isatty() if args.progress is None else args.progress
+
+    def notify(message: str) -> None:
+        print(f"partynli {NAME}: note: {message}", file=sys.stderr)
+
+    # resolve the encoders first: a bad --encoder fails before any log is read
+    options = {"allow_download": args.allow_download, "notify": notify}
+    encoder = resolve_semantic_encoder(args.encoder, **options) or "none"
+    style_encoder = resolve_style_encoder(args.style_encoder, **options) or "none"
     livenli_df = load_livenli(args.data)
     with warnings_to_stderr(NAME):
         table = load_annotations(
@@ -110,8 +122,8 @@ def run(args: argparse.Namespace) -> int:
     result = explanation_metrics(
         table,
         livenli_df,
-        encoder=args.encoder,
-        style_encoder=args.style_encoder,
+        encoder=encoder,
+        style_encoder=style_encoder,
         tfidf=args.tfidf,
         n=args.ngram,
         pool_by=args.pool_by,
@@ -119,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         use_cache=args.cache,
         allow_download=args.allow_download,
         progress=progress,
-        notify=lambda message: print(f"partynli {NAME}: note: {message}", file=sys.stderr),
+        notify=notify,
     )
     frame = {
         "summary": result.summary,

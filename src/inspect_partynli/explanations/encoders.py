@@ -28,6 +28,7 @@ import re
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -86,11 +87,7 @@ class SentenceTransformerEncoder:
     @property
     def model(self):
         if self._model is None:
-            from sentence_transformers import SentenceTransformer
-
-            self._model = SentenceTransformer(
-                self.location, device=self.device, local_files_only=self.local_files_only
-            )
+            self._model = _load_model(self.location, self.device, self.local_files_only)
         return self._model
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -101,6 +98,14 @@ class SentenceTransformerEncoder:
             convert_to_numpy=True,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+@lru_cache(maxsize=4)
+def _load_model(location: str, device: str, local_files_only: bool):
+    """Load a sentence-transformers model once per process (the report encodes several times)."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(location, device=device, local_files_only=local_files_only)
 
 
 def sentence_transformers_installed() -> bool:
