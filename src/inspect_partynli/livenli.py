@@ -137,7 +137,8 @@ def resolve_livenli(path: str | Path | None = None, *, download: bool = True) ->
 def _not_found_message(reason: str) -> str:
     return (
         f"LiveNLI ({FILENAME}) was not found and {reason}. Set {DATA_ENV} to a folder holding "
-        f"{FILENAME}, pass -T data=PATH, or put the file in {cache_dir()} "
+        f"{FILENAME}, pass -T data=PATH (inspect eval) or --data PATH (partynli), or put the "
+        f"file in {cache_dir()} "
         f"(upstream: {UPSTREAM_URL}, sha256 {SHA256})."
     )
 
