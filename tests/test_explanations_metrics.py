@@ -288,3 +288,18 @@ def test_projection_one_item_is_seeded(tmp_path):
     pd.testing.assert_frame_equal(a, b)
     with pytest.raises(UsageError, match="no explanations"):
         explanation_projection(table, ITEMS, encoder=HashEncoder(), sent_ids="u2", **kwargs)
+
+
+def test_style_representation_uses_raw_explanations(tmp_path):
+    vectors = {k: v for k, v in tiny_encoder().vectors.items() if k != "The cat sat. A cat."}
+    style = TableEncoder(vectors, name="my-style-model")  # a lookup of the item would fail
+    _, per_group, summary = explanation_metrics(
+        tiny_table(), ITEMS, encoder="none", style_encoder=style, tfidf=False,
+        cache_dir=tmp_path, progress=False, notify=None,
+    )  # fmt: skip
+    assert set(per_group["representation"]) == {"style"}
+    assert set(per_group["encoder"]) == {"my-style-model"}
+    humans = per_group[per_group["group"] == "humans"].iloc[0]
+    # (1,0,1), (0,1,1), (1,1,1) without subtracting anything
+    expected = np.mean([1 - 1 / 2, 1 - 2 / math.sqrt(6), 1 - 2 / math.sqrt(6)])
+    assert humans["D_pair"] == pytest.approx(expected)
