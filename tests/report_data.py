@@ -2,8 +2,8 @@
 
 ``replayed_humans`` mirrors the offline participant ``partynli/livenli-annotators``: at trial
 *t* it answers each item as the item's *t*-th worker (workers sorted by id).  ``study_table``
-adds a temperature sweep and a size family derived from the fixture, so that every figure
-(including Figures 9 and 10) has data.
+adds a third participant, a temperature sweep and a size family derived from the fixture, so
+that every figure (including Figures 9 and 10) has data.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ def replayed_humans(livenli: pd.DataFrame, trials: int = 5) -> pd.DataFrame:
 
 
 def study_table(fixture_csv: Path, livenli: pd.DataFrame, items: int | None = None) -> pd.DataFrame:
-    """Fixture + replayed humans + a temperature sweep + a size family (PartyNLI columns)."""
+    """Fixture + replayed humans + the fixture's answers on shifted items + a temperature
+    sweep + a size family (PartyNLI columns)."""
     fixture = fixture_table(fixture_csv)
     sweep = fixture.assign(
         participant="ministral-sweep", experiment="hp_ablation",
@@ -42,7 +43,14 @@ def study_table(fixture_csv: Path, livenli: pd.DataFrame, items: int | None = No
         participant="ministral-family", experiment="size_ablation",
         num_params=fixture["trial"].map(sizes), trial=1,
     )  # fmt: skip
-    table = pd.concat([fixture, replayed_humans(livenli), sweep, family], ignore_index=True)
+    uids = sorted(fixture["sent_id"].unique())
+    rotate = dict(zip(uids, uids[1:] + uids[:1], strict=True))
+    shifted = fixture.assign(  # a third MODEL MIX participant: the fixture's answers moved
+        participant="ministral-shifted", sent_id=fixture["sent_id"].map(rotate)
+    )
+    table = pd.concat(
+        [fixture, replayed_humans(livenli), shifted, sweep, family], ignore_index=True
+    )
     if items is not None:
         keep = sorted(table["sent_id"].unique())[:items]
         table = table[table["sent_id"].isin(keep)]

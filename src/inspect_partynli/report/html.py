@@ -35,7 +35,7 @@ table { border-collapse: collapse; font-size: .85rem; }
 th, td { padding: .25rem .55rem; border-bottom: 1px solid var(--line); text-align: left;
          vertical-align: top; }
 th { background: var(--soft); position: sticky; top: 0; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 figure { margin: 1rem 0 1.6rem; }
 figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
 figcaption { color: var(--muted); font-size: .9rem; }

@@ -34,19 +34,23 @@ class Context:
         self.b = builder
         self.coded = st.prepare(builder.models)
         self.units = self.coded.units
+        order = {unit: i for i, unit in enumerate(self.units["unit"])}  # numeric variant order
         singles = [s for s in st.default_settings(self.coded) if s.kind == "single"]
+        singles.sort(key=lambda s: order.get(s.name, len(order)))
         self.singles = singles
-        self.mixes = []
-        if len(self.units) > 1 and "all" not in (builder.options.groups or {}):
-            self.mixes.append(st.Setting("all", "mix", tuple(self.units["unit"])))
-        if builder.options.groups:
-            self.mixes += st.group_settings(self.coded, dict(builder.options.groups))
         self.sweeps = st.sweep_settings(self.coded)
         self.sizes = st.size_settings(self.coded)
         varying = {u for s in (*self.sweeps, *self.sizes) for u in s.participants}
+        # MODEL MIX all: the participants that are not sweep values or sizes (as the paper)
         self.plain_units = [u for u in self.units["unit"] if u not in varying] or list(
             self.units["unit"]
         )
+        self.mixes = []
+        groups = builder.options.groups or {}
+        if len(self.plain_units) > 1 and "all" not in groups:
+            self.mixes.append(st.Setting("all", "mix", tuple(self.plain_units)))
+        if groups:
+            self.mixes += st.group_settings(self.coded, dict(groups))
         self.main = self.mixes[0] if self.mixes else singles[0]
         self.main_name = _setting_name(self.main)
         subset = builder.options.subset
@@ -379,13 +383,14 @@ def part_figure10(c: Context) -> None:
 def part_figure8(c: Context) -> None:
     options = c.b.options
     k = options.random_mix_size
-    n_units = len(c.units)
+    n_units = len(c.plain_units)
     if n_units <= k:
         raise c.skip(
-            f"RandomMix draws {k} of more than {k} participants; the sources have {n_units}"
+            f"RandomMix draws {k} of more than {k} participants; the sources have {n_units} "
+            "(besides sweep values and sizes); see --k"
         )
     group = st.Setting(
-        "all", "random_mix", tuple(c.units["unit"]),
+        "all", "random_mix", tuple(c.plain_units),
         {"draws": options.random_mix_draws, "k": k, "seed": options.seed},
     )  # fmt: skip
     draws = st.random_mix(c.coded, group, "livenli", c.subset_rest, c.b.livenli)
