@@ -131,8 +131,9 @@ def test_replay_gives_back_the_file(replay_log, fixture_csv):
     assert len(parsed) == 249 and parsed == expected
     (missing,) = set(got) - set(expected)  # the one item absent from trial 4
     assert missing == ("140440e", 4)
-    assert got[missing].value["failure"] == "empty"
-    assert metric(replay_log, "parse_rate") == pytest.approx(249 / 250)
+    # not a parse failure: the source has no annotation there, and parse rate ignores it
+    assert got[missing].value["failure"] == "no_annotation"
+    assert metric(replay_log, "parse_rate") == pytest.approx(1.0)
 
 
 # --- (c) mockllm replies, malformed ones included, and the sweeps -------------------------------

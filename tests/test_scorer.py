@@ -27,6 +27,7 @@ from inspect_partynli.scorer import (
     js,
     label_shares,
     livenli_scorer,
+    no_annotation_score,
     parse_rate,
     reply_score,
 )
@@ -211,6 +212,20 @@ def test_metrics_by_hand():
     )
     assert agree()(scores) == pytest.approx(EXPECTED["agree"])
     assert js()(scores) == pytest.approx(EXPECTED["js"], abs=1e-12)
+
+
+def test_unannotated_replay_rows_are_not_replies():
+    # a replayed source with no annotation for an item/trial: recorded, but not a parse failure
+    meta = metadata((0, 1, 0))
+    output = ModelOutput.from_content("partynli/replay", "")
+    output.metadata = {"partynli": "no_annotation"}
+    score = run_scorer(make_state(output, meta))
+    assert set(score.value) == set(VALUE_KEYS)
+    assert (score.value["parsed"], score.value["failure"]) == (0, "no_annotation")
+    assert score.value == no_annotation_score(meta).value
+    extra = SampleScore(score=score, sample_id="c", sample_metadata=meta)
+    assert parse_rate()([*sample_scores(), extra]) == pytest.approx(EXPECTED["parse_rate"])
+    assert agree()([*sample_scores(), extra]) == pytest.approx(EXPECTED["agree"])
 
 
 def test_metrics_order_of_scores_does_not_matter():

@@ -20,6 +20,13 @@ LABEL_INDEX: dict[str, int] = {label: i for i, label in enumerate(LABELS)}
 #: The category used for replies that could not be parsed.
 ERROR_LABEL = "error"
 
+#: Failure category of a replayed item/trial the source never annotated.  Not a parse failure:
+#: the scorer records it, and the annotation table leaves such rows out.
+NO_ANNOTATION = "no_annotation"
+
+#: Key of ``ModelOutput.metadata`` by which the offline provider marks such a reply.
+NO_ANNOTATION_KEY = "partynli"
+
 #: MNLI / ChaosNLI label names and letters mapped to the study's labels.
 NLI_TO_LABEL: dict[str, str] = {
     "entailment": "true",

@@ -16,8 +16,11 @@ reply is a pure function of the item and the epoch):
     Replays a PartyNLI-schema CSV or parquet file (``sent_id, participant, trial,
     class_simple, class_multi, explanation``...) as a participant: epoch *e* = trial *e*.
     Rows whose ``class_simple`` is ``error`` are replayed as their stored text (the parse
-    error), i.e. an unparseable reply; a missing (item, trial) gives an empty reply.  Both
-    become parse failures in the scorer rather than crashes.  ``partynli/replay/NAME`` is
+    error), i.e. an unparseable reply that the scorer records as a parse failure.  A missing
+    (item, trial) -- the source simply has no annotation there -- gives an empty reply marked
+    ``output.metadata["partynli"] = "no_annotation"``: the scorer records it as
+    ``no_annotation`` (not a parse failure) and the annotation table leaves it out, so the
+    replayed participant has exactly the source's annotations.  ``partynli/replay/NAME`` is
     short for ``-M participant=NAME`` and puts the participant's name in the log's model.
 
 Both take ``-M data=PATH`` for LiveNLI (default: the usual resolution, see
@@ -48,7 +51,7 @@ from inspect_ai.tool import ToolChoice, ToolInfo
 
 from ._inspect_errors import for_inspect
 from .errors import SourceError, UsageError, UserInputError
-from .labels import ERROR_LABEL
+from .labels import ERROR_LABEL, NO_ANNOTATION, NO_ANNOTATION_KEY
 from .livenli import load_livenli
 from .prompts import USER_PROMPT_TEMPLATE
 
@@ -226,10 +229,11 @@ class Replay:
         self.participant = participant
         self.rows = {key: row for key, row in zip(keys, rows.to_dict("records"), strict=True)}
 
-    def reply(self, uid: str, epoch: int, premise: str, hypothesis: str) -> str:
+    def reply(self, uid: str, epoch: int, premise: str, hypothesis: str) -> str | None:
+        """The recorded reply, or None where the source has no annotation for (uid, epoch)."""
         row = self.rows.get((uid, epoch))
         if row is None:
-            return ""
+            return None
         explanation = "" if pd.isna(row["explanation"]) else str(row["explanation"])
         if str(row["class_simple"]) == ERROR_LABEL:
             return explanation
@@ -319,8 +323,9 @@ class PartyNLIModelAPI(ModelAPI):
             "LiveNLI item"
         )
 
-    def reply(self, input: list[ChatMessage], epoch: int) -> str:
-        """The recorded reply for the item of ``input`` at ``epoch`` (pure, deterministic)."""
+    def reply(self, input: list[ChatMessage], epoch: int) -> str | None:
+        """The recorded reply for the item of ``input`` at ``epoch`` (pure, deterministic);
+        None where a replayed source has no annotation for that item and trial."""
         uid, premise, hypothesis = self.identify(input)
         if self.replay is not None:
             return self.replay.reply(uid, epoch, premise, hypothesis)
@@ -333,8 +338,11 @@ class PartyNLIModelAPI(ModelAPI):
         tool_choice: ToolChoice,
         config: GenerateConfig,
     ) -> ModelOutput:
-        completion = self.reply(input, current_epoch())
+        reply = self.reply(input, current_epoch())
+        completion = reply or ""
         output = ModelOutput.from_content(model=self.model_name, content=completion)
+        if reply is None:
+            output.metadata = {NO_ANNOTATION_KEY: NO_ANNOTATION}
         prompt_words = sum(_word_count(_text(message)) for message in input)
         output.usage = ModelUsage(
             input_tokens=prompt_words,

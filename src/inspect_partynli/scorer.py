@@ -31,7 +31,13 @@ from inspect_ai.scorer import (
 )
 from inspect_ai.solver import TaskState
 
-from inspect_partynli.labels import ERROR_LABEL, LABEL_INDEX, LABELS
+from inspect_partynli.labels import (
+    ERROR_LABEL,
+    LABEL_INDEX,
+    LABELS,
+    NO_ANNOTATION,
+    NO_ANNOTATION_KEY,
+)
 from inspect_partynli.parsing import parse_reply
 
 #: Keys of ``Score.value`` (always all present).
@@ -132,6 +138,15 @@ def _error_score(exc: BaseException, metadata: Mapping[str, Any] | None) -> Scor
     )
 
 
+def no_annotation_score(metadata: Mapping[str, Any] | None = None) -> Score:
+    """The Score of an item/trial a replayed source never annotated (no reply to parse)."""
+    score = reply_score("", metadata)
+    score.value.update({"failure": NO_ANNOTATION})
+    score.explanation = "no annotation: the replayed source has none for this item and trial"
+    score.metadata.update({"failure_detail": score.explanation})
+    return score
+
+
 # ------------------------------------------------------------------------------ metrics
 
 
@@ -182,11 +197,16 @@ def _item_matrices(scores: Sequence[SampleScore]) -> tuple[np.ndarray, np.ndarra
 
 @metric(scores="unreduced")
 def parse_rate() -> Metric:
-    """Share of replies (sample x epoch) that were parsed."""
+    """Share of replies (sample x epoch) that were parsed (items a replayed source never
+    annotated are not replies and are left out)."""
 
     def compute(scores: list[SampleScore]) -> float:
         values = [s.score.value for s in scores]
-        parsed = [bool(v.get("parsed")) for v in values if isinstance(v, Mapping)]
+        parsed = [
+            bool(v.get("parsed"))
+            for v in values
+            if isinstance(v, Mapping) and v.get("failure") != NO_ANNOTATION
+        ]
         return sum(parsed) / len(parsed) if parsed else float("nan")
 
     return compute
@@ -259,6 +279,10 @@ def livenli_scorer() -> Scorer:
             # ModelOutput.stop_reason raises on an output without choices (no generation)
             stop_reason = output.choices[0].stop_reason if output and output.choices else None
             completion = output.completion if output is not None else ""
+            if output is not None and (output.metadata or {}).get(NO_ANNOTATION_KEY) == (
+                NO_ANNOTATION
+            ):
+                return no_annotation_score(metadata)
             return reply_score(completion, metadata, stop_reason)
         except Exception as exc:  # noqa: BLE001 - the contract is "never raises"
             return _error_score(exc, metadata)
@@ -273,5 +297,6 @@ __all__ = [
     "label_shares",
     "livenli_scorer",
     "parse_rate",
+    "no_annotation_score",
     "reply_score",
 ]
