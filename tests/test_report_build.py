@@ -190,7 +190,7 @@ def test_explanation_figures_with_stub_encoder(tmp_path, fixture_csv, livenli):
     assert [w for w, _ in result.skipped] == [
         "Table 2 over the 50 ChaosNLI items", "Table 2, chaosnli columns",
     ]  # fmt: skip
-    for name in ("figure4", "figure1", "figure11"):
+    for name in ("figure4_left", "figure4_right", "figure1", "figure11"):
         assert (out / f"{name}.png").read_bytes()[:8] == PNG_MAGIC, name
         assert ET.parse(out / f"{name}.svg").getroot().tag.endswith("svg"), name
     summary = pd.read_csv(out / "explanations.csv")

@@ -307,6 +307,7 @@ def explanation_boxplots(
     *,
     lexical_metrics: Sequence[str] = ("wc", "V", "JAC"),
     metric_names: Mapping[str, str] | None = None,
+    title: str = "Explanation variation: humans vs model participants",
 ) -> Figure:
     """Figure 4: explanation metrics of humans vs participants, as box plots.
 
@@ -314,7 +315,8 @@ def explanation_boxplots(
     ``humans`` / ``models``), ``participant_type`` (``human`` or ``model``), ``metric``,
     ``representation`` (``lexical``, ``e5``, ``style``, ``tfidf``, ...) and ``value``.
     Left panels: the lexical metrics, one box per group.  Right panels: each vector metric
-    per representation, one box per group.
+    per representation, one box per group.  Pass only lexical or only vector rows to draw
+    one side (the report draws the two sides as two figures, for legibility).
     """
     names = {"wc": "word count $w_c$", "V": "vocabulary size $V$", "JAC": "Jaccard JAC",
              "D_pair": "$D_{pair}$", "D_cent": "$D_{cent}$", "D_max": "$D_{max}$",
@@ -338,7 +340,7 @@ def explanation_boxplots(
         data = lexical[lexical["metric"] == metric]
         _boxes(ax, data, lex_groups, show_labels=i == 0)
         ax.set_xlabel(names.get(metric, metric))
-        if i == 0:
+        if i == 0 and vec_metrics:
             ax.set_title("lexical (de-lexicalised)", loc="left")
     for j, metric in enumerate(vec_metrics):
         for r, representation in enumerate(representations):
@@ -354,7 +356,7 @@ def explanation_boxplots(
                Patch(facecolor=MODEL_COLOR, alpha=0.6, label="model participants")]  # fmt: skip
     fig.legend(handles=handles, loc="upper center", ncol=2, frameon=False,
                bbox_to_anchor=(0.5, 1.02))  # fmt: skip
-    fig.suptitle("Explanation variation: humans vs model participants", y=1.07)
+    fig.suptitle(title, y=1.07)
     return fig
 
 

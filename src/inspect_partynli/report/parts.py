@@ -17,7 +17,7 @@ from .. import settings as st
 from ..errors import UsageError
 from ..labels import LABELS
 from . import figures, tables
-from .document import ItemCard, Paragraph, Section, Table
+from .document import ItemCard, Paragraph, Section, Table, format_cell
 
 POPULATIONS = ("livenli", "chaosnli", "mnli")
 #: Participants whose explanations of every trial are shown per item (else: first trial).
@@ -432,7 +432,8 @@ def part_explanations(c: Context) -> None:
     encoders = sorted(set(result.summary.get("encoder", pd.Series(dtype=str)).dropna()))
     pools = result.summary[result.summary["kind"] == "pool"]
     shown = pools[["group", "metric", "representation", "encoder", "n", "median", "q1", "q3",
-                   "mean", "p_value"]]  # fmt: skip
+                   "mean", "p_value"]].copy()  # fmt: skip
+    shown["p_value"] = [("–" if pd.isna(p) else f"{p:.2g}") for p in shown["p_value"]]
     section.blocks += [
         Paragraph(
             "Explanation variation (Section 5): de-lexicalised word count w_c, vocabulary size "
@@ -443,12 +444,20 @@ def part_explanations(c: Context) -> None:
         Table(shown, "Humans vs participants (pools).", csv),
     ]
     b.report.sections.append(section)
-    fig = figures.explanation_boxplots(values)
-    b.add_figure(
-        section, fig, "figure4",
-        "Figure 4: lexical metrics per human annotator (more than 100 items) and participant "
-        "(left); vector metrics within humans and within participants (right).",
-    )  # fmt: skip
+    lexical = values["representation"] == "lexical"
+    for side, part, title, caption in (
+        ("left", values[lexical], "Explanation variation: lexical metrics",
+         "Figure 4 (left): de-lexicalised lexical metrics of all human annotators, of each "
+         "annotator with more than 100 items, and of each participant."),
+        ("right", values[~lexical], "Explanation variation: vector metrics",
+         "Figure 4 (right): cosine distances within each (item, label) group, for the humans "
+         "and for the participants, per representation."),
+    ):  # fmt: skip
+        if part.empty:
+            b.report.skip(f"Figure 4 ({side})", "no explanation metric values")
+            continue
+        fig = figures.explanation_boxplots(part, title=title)
+        b.add_figure(section, fig, f"figure4_{side}", caption)
 
 
 def figure4_values(result) -> pd.DataFrame:
@@ -457,7 +466,8 @@ def figure4_values(result) -> pd.DataFrame:
     counts = lex[lex["participant_type"] == "human"].groupby("participant")["sent_id"].nunique()
     shown = lex[(lex["participant_type"] != "human") | lex["participant"].isin(
         counts[counts > 100].index)]  # fmt: skip
-    lexical = shown.melt(
+    pooled = lex[lex["participant_type"] == "human"].assign(participant="humans (all)")
+    lexical = pd.concat([pooled, shown]).melt(
         id_vars=["participant", "participant_type"], value_vars=["wc", "V", "JAC"],
         var_name="metric",
     ).rename(columns={"participant": "group"})  # fmt: skip
@@ -550,8 +560,8 @@ def part_items(c: Context) -> None:
         ]  # fmt: skip
         summary = (
             f"gold {info.at[uid, 'gold']} · humans: {row['human_majority']} "
-            f"(H {row['human_H']:.2f}) · {c.main_name}: {row['majority']} "
-            f"(H {row['H']:.2f}, JS {row['JS']:.2f})"
+            f"(H {format_cell(row['human_H'])}) · {c.main_name}: {row['majority']} "
+            f"(H {format_cell(row['H'])}, JS {format_cell(row['JS'])})"
         )
         section.blocks.append(
             ItemCard(
