@@ -303,3 +303,22 @@ def test_style_representation_uses_raw_explanations(tmp_path):
     # (1,0,1), (0,1,1), (1,1,1) without subtracting anything
     expected = np.mean([1 - 1 / 2, 1 - 2 / math.sqrt(6), 1 - 2 / math.sqrt(6)])
     assert humans["D_pair"] == pytest.approx(expected)
+
+
+def test_model_in_the_local_hub_cache_is_found_offline(tmp_path, monkeypatch):
+    """A hub id present in the HF cache (layout models--org--name/snapshots/<commit>) is used."""
+    import shutil
+
+    from huggingface_hub import constants
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--acme--tiny-encoder"
+    shutil.copytree(fallback_model_path(), repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    notes: list[str] = []
+    encoder = resolve_semantic_encoder("acme/tiny-encoder", notify=notes.append)
+    assert notes == [] and encoder.name == "acme/tiny-encoder"
+    assert encoder.cache_key == f"acme/tiny-encoder@{commit}"
+    assert resolve_style_encoder("acme/tiny-encoder", notify=notes.append) is not None

@@ -14,7 +14,9 @@ when the *style* model is missing, style metrics are skipped with a note (a sema
 never used in its place).
 
 :class:`CachedEncoder` stores embeddings in one SQLite file per encoder under
-:func:`default_cache_dir` (``<package cache>/embeddings``), keyed by the sha256 of the text;
+:func:`default_cache_dir` (``<package cache>/embeddings``), keyed by the sha256 of the text
+(the file is chosen by the encoder's ``cache_key`` if it has one, else its ``name``; models
+from the Hugging Face cache use ``<id>@<snapshot>``, so a new model revision starts afresh);
 a second run over the same texts calls the wrapped encoder 0 times.  Misses are encoded in
 batches behind a progress bar on stderr.
 """
@@ -75,6 +77,8 @@ class SentenceTransformerEncoder:
         local_files_only: bool = True,
     ) -> None:
         self.name = name
+        #: What the embedding cache is keyed by (``name``, or ``name@snapshot`` for hub models).
+        self.cache_key = name
         self.location = str(location or name)
         self.device = device
         self.batch_size = batch_size
@@ -168,7 +172,10 @@ def _named_encoder(spec: str, allow_download: bool, **kwargs) -> SentenceTransfo
     folder = locate_model(spec)
     if folder is not None:
         name = str(folder) if Path(spec).expanduser().is_dir() else spec
-        return SentenceTransformerEncoder(name, folder, **kwargs)
+        encoder = SentenceTransformerEncoder(name, folder, **kwargs)
+        if folder.parent.name == "snapshots":  # hub cache layout: .../snapshots/<commit>
+            encoder.cache_key = f"{name}@{folder.name}"
+        return encoder
     if allow_download and not hub_offline() and not Path(spec).expanduser().exists():
         return SentenceTransformerEncoder(spec, spec, local_files_only=False, **kwargs)
     return None
@@ -332,7 +339,8 @@ class CachedEncoder:
     ) -> None:
         self.encoder = encoder
         self.name = encoder.name
-        self.cache = EmbeddingCache(cache_dir, encoder.name) if cache_dir is not None else None
+        key = getattr(encoder, "cache_key", None) or encoder.name
+        self.cache = EmbeddingCache(cache_dir, key) if cache_dir is not None else None
         self.batch_size = batch_size
         self.progress = progress
         self.description = description or f"encoding ({encoder.name})"
