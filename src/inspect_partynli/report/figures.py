@@ -221,6 +221,8 @@ def classification_heatmap(
     item_order: Sequence[str] | None = None,
     title: str | None = None,
     item_label: str | None = None,
+    reference: pd.Series | None = None,
+    reference_name: str = "humans (majority)",
 ) -> Figure:
     """Figures 3 right, 9, 10: each item's label per trial (or sweep value, or size).
 
@@ -230,6 +232,7 @@ def classification_heatmap(
     default sorted uids, described on the x axis by ``item_label``); colour = label, white =
     no annotation; the right axis names each row (``t1``, ``τ0.05``, ``8B``).  When several
     rows share a cell (e.g. two trials at one temperature) the lowest trial is shown.
+    ``reference`` (labels indexed by item, e.g. the human majority) is drawn as a first row.
     """
     participants = list(participants or sorted(table["participant"].unique()))
     items = list(item_order or sorted(table["sent_id"].unique()))
@@ -238,6 +241,12 @@ def classification_heatmap(
     short = {"trial": "t", "temperature": "τ", "top_p": "p", "num_params": ""}.get(by, "")
     unit = "B" if by == "num_params" else ""
     blocks, ticks, names, bounds, row_names = [], [], [], [], []
+    if reference is not None:  # a first row: e.g. each item's human majority label
+        blocks.append(reference.reindex(items).map(code).to_numpy(float)[None, :])
+        ticks.append(0.0)
+        names.append(reference_name)
+        row_names.append("")
+        bounds.append(1)
     for participant in participants:
         rows = table[table["participant"] == participant].sort_values("trial", kind="stable")
         rows = rows.drop_duplicates(["sent_id", by])

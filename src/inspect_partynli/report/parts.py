@@ -319,11 +319,16 @@ def _natural(name: str) -> str:
     return re.sub(r"\d+", lambda m: m.group(0).zfill(6), str(name))
 
 
-def _item_order(c: Context) -> list[str]:
-    """Items ordered by human majority label, then human entropy (so bands are visible)."""
+def _item_order(c: Context) -> dict:
+    """Heatmap arguments: items ordered by human majority label, then human entropy (so bands
+    are visible), and the human majority as a first row."""
     per_item = _per_item(c, c.main, "all")
     order = per_item.sort_values(["human_majority", "human_H"], kind="stable")
-    return order.index.tolist()
+    return {
+        "item_order": order.index.tolist(),
+        "reference": order["human_majority"],
+        "item_label": "items (ordered by human majority label, then human entropy)",
+    }
 
 
 def part_figure3_right(c: Context) -> None:
@@ -333,8 +338,7 @@ def part_figure3_right(c: Context) -> None:
     table = c.b.models.assign(participant=c.rows_unit.to_numpy())
     order = sorted(units["unit"], key=lambda u: c.singles_all()[u]["consistency"], reverse=True)
     fig = figures.classification_heatmap(
-        table, by="trial", participants=order, item_order=_item_order(c),
-        item_label="items (ordered by human majority label, then human entropy)",
+        table, by="trial", participants=order, **_item_order(c),
     )  # fmt: skip
     c.b.add_figure(
         c.b.figures_section, fig, "figure3_right",
@@ -355,8 +359,7 @@ def _varying_heatmap(c: Context, settings, by_of, name: str, caption: str) -> No
             parts.append(rows.assign(participant=setting.name))
         data = pd.concat(parts, ignore_index=True)
         fig = figures.classification_heatmap(
-            data, by=by, participants=[s.name for s in members], item_order=_item_order(c),
-            item_label="items (ordered by human majority label, then human entropy)",
+            data, by=by, participants=[s.name for s in members], **_item_order(c)
         )  # fmt: skip
         suffix = "" if len(groups) == 1 else f"_{by}"
         c.b.add_figure(c.b.figures_section, fig, f"{name}{suffix}", caption.format(by=by))
