@@ -264,3 +264,37 @@ def test_html_loads_in_headless_chromium_without_console_errors(label_report, tm
     assert match, "the probe did not run"
     assert json.loads(html.unescape(match.group(1))) == []
     assert "Table 2: settings vs human populations" in runs["page"].stdout
+
+
+# ------------------------------------------------------------------ from Inspect logs
+def test_report_from_inspect_logs_of_the_offline_participant(tmp_path, fixture_csv):
+    """The real path: the offline participant's Inspect logs (explanations read from the full
+    samples) plus the fixture; every label figure and the explanation figures are produced."""
+    from inspect_ai import eval as inspect_eval
+
+    from inspect_partynli.task import livenli
+
+    logs = tmp_path / "logs"
+    (log,) = inspect_eval(
+        livenli(subset="chaosnli"), model="partynli/livenli-annotators", epochs=3, limit=6,
+        log_dir=str(logs), display="none",
+    )  # fmt: skip
+    assert log.status == "success"
+    result = build_report(
+        [logs, fixture_csv], tmp_path / "out", encoder=HashEncoder(), style_encoder="none",
+        random_mix_draws=10, random_mix_size=1, progress=False, projection_items=6,
+    )  # fmt: skip
+    out = result.out_dir
+    participants = pd.read_csv(out / "participants.csv")
+    assert set(participants["participant"]) == {"livenli-annotators", "ministral-8b"}
+    assert participants.set_index("participant").loc["livenli-annotators", "items"] == 6
+    for name in ("figure2", "figure3_left", "figure3_right", "figure8", "figure4_left",
+                 "figure4_right", "figure1", "figure11"):  # fmt: skip
+        assert (out / f"{name}.png").read_bytes()[:8] == PNG_MAGIC, name
+    lexical = pd.read_csv(out / "explanation_lexical.csv")
+    assert (lexical["participant"] == "livenli-annotators").sum() == 6 * 3
+    skipped = dict(result.skipped)
+    assert set(skipped) == {
+        "Figure 9 (classification across sweep values)",
+        "Figure 10 (classification across sizes)",
+    }
