@@ -298,3 +298,14 @@ def test_report_from_inspect_logs_of_the_offline_participant(tmp_path, fixture_c
         "Figure 9 (classification across sweep values)",
         "Figure 10 (classification across sizes)",
     }
+
+
+def test_subset_chaosnli_applies_everywhere(tmp_path, fixture_csv):
+    result = build_report(
+        [fixture_csv], tmp_path / "o", subset="chaosnli", explanations=False, progress=False
+    )
+    out = result.out_dir
+    assert len(pd.read_csv(out / "per_item.csv")) == 50
+    table5 = pd.read_csv(out / "table5.csv").set_index("name")
+    assert table5.loc["ministral-8b", "n_items"] == 50
+    assert (out / "report.html").read_text().count('<details class="item"') == 50

@@ -322,7 +322,7 @@ def _natural(name: str) -> str:
 def _item_order(c: Context) -> dict:
     """Heatmap arguments: items ordered by human majority label, then human entropy (so bands
     are visible), and the human majority as a first row."""
-    per_item = _per_item(c, c.main, "all")
+    per_item = _per_item(c, c.main, c.subset_rest)
     order = per_item.sort_values(["human_majority", "human_H"], kind="stable")
     return {
         "item_order": order.index.tolist(),
@@ -494,7 +494,7 @@ def part_projection(c: Context) -> None:
     models_with = set(b.models.loc[b.models["explanation"].str.strip() != "", "sent_id"])
     item = FIGURE1 if FIGURE1 in models_with else None
     if item is None:
-        per_item = _per_item(c, c.main, "all")
+        per_item = _per_item(c, c.main, c.subset_rest)
         item = per_item[per_item.index.isin(models_with)]["JS"].idxmin()
     kwargs = {"encoder": b.options.encoder, "progress": b.options.progress}
     one = explanation_projection(table, b.livenli, sent_ids=item, **kwargs)
@@ -524,7 +524,7 @@ FIGURE1 = "108083c"
 def part_items(c: Context) -> None:
     b = c.b
     info = b.item_info
-    per_item = _per_item(c, c.main, "all")
+    per_item = _per_item(c, c.main, c.subset_rest)
     models = b.models.assign(unit=c.rows_unit.to_numpy())
     dists = tables.item_distributions(models.assign(participant=models["unit"]))
     humans = b.livenli
