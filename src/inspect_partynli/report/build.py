@@ -5,11 +5,14 @@ into one annotation table, evaluates the settings (via :mod:`inspect_partynli.se
 draws the figures (:mod:`.figures`), computes explanation metrics when asked
 (:mod:`inspect_partynli.explanations`), and writes everything into one folder.  Each part that
 the inputs do not allow (no sweeps, one participant, no explanations, ...) is *skipped with a
-reason*: the reason is listed in the report and printed on stderr, and the rest goes on.
+reason*: the reason is listed in the report and printed on stderr, and the rest goes on (a
+part that fails unexpectedly is listed the same way; ``PARTYNLI_DEBUG=1`` prints its
+traceback).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -165,7 +168,7 @@ class _Builder:
         except Exception as error:  # a bug or odd data in one part must not lose the others
             reason = f"failed: {type(error).__name__}: {error}"
             self.report.skip(what, reason)
-            if self.options.progress:
+            if os.environ.get("PARTYNLI_DEBUG"):  # the full traceback, for bug reports
                 traceback.print_exc(file=sys.stderr)
 
 
