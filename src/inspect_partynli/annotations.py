@@ -41,6 +41,10 @@ Robustness (deterministic, and reported in ONE :class:`AnnotationWarning` per ca
 * (item, epoch) pairs a run was meant to produce but that no log holds are counted as
   missing.
 
+Samples scored ``failure == "no_annotation"`` (the replay provider's answer for an item and
+trial its source file never annotated) are left out silently: the replayed participant then
+has exactly the source's annotations, and they are neither parse failures nor missing.
+
 Reading PartyNLI files
 ----------------------
 Columns ``sent_id, participant, trial, class_simple`` are required (a :class:`SourceError`
@@ -69,7 +73,7 @@ import pandas as pd
 
 from .annotation_schema import ANNOTATION_COLUMNS, PARTYNLI_COLUMNS, conform
 from .errors import OutputExistsError, SourceError, UsageError
-from .labels import ERROR_LABEL, LABELS
+from .labels import ERROR_LABEL, LABELS, NO_ANNOTATION
 
 #: Task names (``log.eval.task``) this reader accepts: the registered name, and the bare
 #: name Inspect records when the task is run from a file.
@@ -390,6 +394,7 @@ class _LogReader:
         samples = self._samples(path)
         unscored = errored = 0
         present: set[tuple[str, int]] = set()
+        unannotated: set[tuple[str, int]] = set()
         append = self.columns
         for sample_id, epoch, error, scores, metadata, completed, explanation in samples:
             if error:
@@ -398,6 +403,9 @@ class _LogReader:
             value = _livenli_value(scores)
             if value is None:
                 unscored += 1
+                continue
+            if value.get("failure") == NO_ANNOTATION:  # a replayed source has none here
+                unannotated.add((str(sample_id), int(epoch)))
                 continue
             sweep = (metadata or {}).get("sweep") or task_sweep
             label = str(value.get("label", ERROR_LABEL))
@@ -427,7 +435,7 @@ class _LogReader:
         epochs = header.eval.config.epochs or 1
         expected = (
             {(str(i), e) for i in ids for e in range(1, epochs + 1)} if ids is not None else present
-        )
+        ) - unannotated
         run = [model, participant, named or _experiment(task_sweep)]
         run_key = json.dumps(run, default=str)
         self.logs.append(_Log(path, _log_order(header, path), run_key, expected))
