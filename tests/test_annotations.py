@@ -218,6 +218,8 @@ def test_participant_names_and_sizes(good_log):
     assert set(table["participant"]) == {"mock"}
     assert set(table["experiment"]) == {"x"}
     assert (table["num_params"] == 8.0).all()
+    by_model = load_quietly(good_log, num_params={"mockllm/model": 3.5})  # keyed by model id
+    assert (by_model["num_params"] == 3.5).all()
 
 
 def test_model_args_participant_names_replayed_models(tmp_path):

@@ -71,7 +71,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .annotation_schema import ANNOTATION_COLUMNS, PARTYNLI_COLUMNS, conform
+from .annotation_schema import (
+    ANNOTATION_COLUMNS,
+    PARTYNLI_COLUMNS,
+    conform,
+    empty_annotation_table,
+)
 from .errors import OutputExistsError, SourceError, UsageError
 from .labels import ERROR_LABEL, LABELS, NO_ANNOTATION
 
@@ -172,7 +177,8 @@ def load_annotations(
         from .livenli import human_annotation_table, load_livenli
 
         frames.append(human_annotation_table(load_livenli(data)))
-    table = conform(pd.concat(frames, ignore_index=True)) if frames else _empty()
+    frames = [frame for frame in frames if not frame.empty]
+    table = conform(pd.concat(frames, ignore_index=True)) if frames else empty_annotation_table()
     if num_params:
         table = _fill_num_params(table, num_params)
     notes.warn()
@@ -454,7 +460,8 @@ class _LogReader:
                     explanation = _explanation(s.scores)
                     yield s.id, s.epoch, error, s.scores, s.metadata, s.completed_at, explanation
         except (OSError, ValueError, KeyError, RuntimeError) as error:
-            raise SourceError(f"{path}: cannot read the log's samples ({error})") from error
+            reason = _first_line(error)
+            raise SourceError(f"{path}: cannot read the log's samples ({reason})") from error
 
     def table(self) -> pd.DataFrame:
         """All rows read so far, duplicates resolved (latest sample wins), sorted."""
@@ -648,12 +655,6 @@ def _fill_num_params(table: pd.DataFrame, num_params: Mapping[str, float]) -> pd
     by_model = table["model"].map(num_params)
     table.loc[unknown, "num_params"] = by_participant.fillna(by_model)[unknown].astype(float)
     return table
-
-
-def _empty() -> pd.DataFrame:
-    from .annotation_schema import empty_annotation_table
-
-    return empty_annotation_table()
 
 
 class _Notes:
