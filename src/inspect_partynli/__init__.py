@@ -26,6 +26,10 @@ _EXPORTS: dict[str, str] = {
     "sweep_values": "task",
     # the offline participants (model API ``partynli/...``)
     "PartyNLIModelAPI": "providers",
+    # Inspect logs and PartyNLI files -> the annotation table
+    "load_annotations": "annotations",
+    "read_partynli_file": "annotations",
+    "write_partynli_file": "annotations",
     # LiveNLI and the human references
     "load_livenli": "livenli",
     "human_distribution": "livenli",
