@@ -21,7 +21,7 @@ def test_export_csv_puts_partynli_columns_first(tmp_path, fixture_csv, capsys):
     original = pd.read_csv(fixture_csv, dtype=str, keep_default_na=False)
     for column in ("sent_id", "class_simple", "class_multi", "explanation", "trial"):
         assert table[column].tolist() == original[column].tolist(), column
-    assert "wrote 609 annotations (1 participants)" in capsys.readouterr().err
+    assert "wrote 609 annotations (1 participant(s))" in capsys.readouterr().err
 
 
 def test_export_parquet_with_sizes_and_humans(tmp_path, fixture_csv):

@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         )
     write_partynli_file(table, output, force=args.force)
     participants = table["participant"].nunique()
-    print(f"wrote {len(table)} annotations ({participants} participants) to {output}",
+    print(f"wrote {len(table)} annotations ({participants} participant(s)) to {output}",
           file=sys.stderr)  # fmt: skip
     return 0
 
