@@ -442,6 +442,14 @@ def test_offline_study_end_to_end(small_offline_study, tmp_path, monkeypatch, ca
     assert inputs.single == "ministral-8b"
     assert inputs.groups["model_mix_lo"] == ("ministral-8b",)
     assert inputs.groups["all"] == (inputs.groups["model_mix_hi"][0], "ministral-8b")
+
+    # the log folder alone (no study file) gives the same table: the loader reads the
+    # participant, experiment and size each run recorded in its log header
+    from inspect_partynli.annotations import load_annotations
+
+    alone = load_annotations(logs)
+    assert alone.groupby(["participant", "experiment"]).size().to_dict() == counts
+    assert set(alone.loc[alone["participant"] == "ministral", "num_params"]) == {8.0}
     # the replayed labels are ministral-8b's own (trial 1 of the 50 ChaosNLI items)
     import pandas as pd
 

@@ -44,6 +44,11 @@ EXTRA_COLUMNS: tuple[str, ...] = ("model", "source", "parsed", "failure_reason")
 
 ANNOTATION_COLUMNS: tuple[str, ...] = PARTYNLI_COLUMNS + EXTRA_COLUMNS
 
+#: Key of an eval log's ``metadata`` under which ``partynli run`` records what the table needs
+#: about the run (participant, experiment, num_params, groups, ...), written by
+#: :mod:`inspect_partynli.study` and read by :mod:`inspect_partynli.annotations`.
+STUDY_METADATA_KEY = "partynli"
+
 _FLOAT_COLUMNS = ("num_params", "temperature", "top_p")
 _STRING_COLUMNS = tuple(
     c for c in ANNOTATION_COLUMNS if c not in (*_FLOAT_COLUMNS, "trial", "parsed")

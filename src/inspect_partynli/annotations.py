@@ -74,6 +74,7 @@ import pandas as pd
 from .annotation_schema import (
     ANNOTATION_COLUMNS,
     PARTYNLI_COLUMNS,
+    STUDY_METADATA_KEY,
     conform,
     empty_annotation_table,
 )
@@ -270,19 +271,23 @@ def participant_name(
     model: str,
     model_args: Mapping[str, Any] | None = None,
     participants: Mapping[str, str] | None = None,
+    recorded: str | None = None,
 ) -> str:
     """The participant a model's log rows belong to.
 
     In order: the ``participants`` mapping (keyed by the full model id or the id without
-    its provider), the model argument ``participant`` (``-M participant=NAME`` of the
-    replay provider), the name after ``partynli/replay/``, else the model id without its
-    provider prefix (``openai/gpt-4.1`` -> ``gpt-4.1``).
+    its provider), the name a study run ``recorded`` in the log header, the model argument
+    ``participant`` (``-M participant=NAME`` of the replay provider), the name after
+    ``partynli/replay/``, else the model id without its provider prefix
+    (``openai/gpt-4.1`` -> ``gpt-4.1``).
     """
     short = model.split("/", 1)[1] if "/" in model else model
     participants = participants or {}
     for key in (model, short):
         if key in participants:
             return str(participants[key])
+    if recorded:
+        return str(recorded)
     if model_args and model_args.get("participant"):
         return str(model_args["participant"])
     if model.startswith(REPLAY_PREFIX) and len(model) > len(REPLAY_PREFIX):
@@ -367,6 +372,7 @@ class _Log:
     order: tuple
     run: str  # the run (model, participant, experiment) it belongs to: for missing epochs
     expected: set[tuple[str, int]]
+    num_params: float = np.nan  # model size recorded by a study run, else unknown
 
 
 @dataclass
@@ -392,10 +398,18 @@ class _LogReader:
             self.notes.add(f"logs with status {header.status} (kept their completed samples)",
                            path)  # fmt: skip
         model = header.eval.model
-        participant = participant_name(model, header.eval.model_args, self.participants)
+        # what `partynli run` recorded about this run (participant, experiment, size)
+        study_run = (header.eval.metadata or {}).get(STUDY_METADATA_KEY) or {}
+        participant = participant_name(
+            model, header.eval.model_args, self.participants, study_run.get("participant")
+        )
         task_sweep = header.eval.task_args.get("sweep")
-        # an explicit name wins, then the replay provider's -M experiment=NAME, then sweeps
-        named = self.experiment or (header.eval.model_args or {}).get("experiment")
+        # an explicit name wins, then the study's, then the replay's -M experiment=, then sweeps
+        named = (
+            self.experiment
+            or study_run.get("experiment")
+            or (header.eval.model_args or {}).get("experiment")
+        )
         index = len(self.logs)
         samples = self._samples(path)
         unscored = errored = 0
@@ -444,7 +458,9 @@ class _LogReader:
         ) - unannotated
         run = [model, participant, named or _experiment(task_sweep)]
         run_key = json.dumps(run, default=str)
-        self.logs.append(_Log(path, _log_order(header, path), run_key, expected))
+        size = study_run.get("num_params")
+        size = float(size) if isinstance(size, (int, float)) else np.nan
+        self.logs.append(_Log(path, _log_order(header, path), run_key, expected, size))
 
     def _samples(self, path: Path) -> Iterator[tuple]:
         """(id, epoch, error, scores, metadata, completed_at, explanation) per sample."""
@@ -467,7 +483,8 @@ class _LogReader:
         """All rows read so far, duplicates resolved (latest sample wins), sorted."""
         frame = pd.DataFrame(self.columns)
         frame["participant_type"] = "model"
-        frame["num_params"] = np.nan
+        sizes = np.array([log.num_params for log in self.logs], dtype=float)
+        frame["num_params"] = sizes[frame["_log"].to_numpy(dtype=int)] if len(frame) else np.nan
         if frame.empty:
             return frame.drop(columns=["_log", "_completed"]).assign(id="")
         frame = self._latest(frame)

@@ -54,6 +54,7 @@ from typing import Any
 
 import yaml
 
+from .annotation_schema import STUDY_METADATA_KEY
 from .errors import SourceError, UsageError
 
 #: Keys a study file may hold at its top level.
@@ -88,7 +89,7 @@ SIZE_EXPERIMENT = "size_ablation"
 DEFAULT_EXPERIMENT = "model_mix"
 DEFAULT_EPOCHS = 5
 #: The key under which a run's study information is stored in the eval log's metadata.
-METADATA_KEY = "partynli"
+METADATA_KEY = STUDY_METADATA_KEY
 
 _GROUP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
