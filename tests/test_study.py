@@ -514,3 +514,35 @@ def test_run_asks_and_anything_but_yes_runs_nothing(answer, capsys, tmp_path, mo
     assert asked == ["Send up to 1250 requests? [y/N] "]
     assert "Nothing was run." in capsys.readouterr().out
     assert not (tmp_path / "logs").exists()
+
+
+def test_end_of_input_at_the_question_runs_nothing(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+
+    def ctrl_d(prompt):
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", ctrl_d)
+    assert main(["run", "offline", "--log-dir", str(tmp_path / "logs")]) == 1
+    assert "Nothing was run." in capsys.readouterr().out
+    assert not (tmp_path / "logs").exists()
+
+
+def test_yes_at_the_question_runs_and_a_finished_study_asks_nothing(capsys, tmp_path, monkeypatch):
+    study = tmp_path / "one.yaml"
+    study.write_text(
+        "task: {subset: chaosnli}\nepochs: 1\nmodels: [{id: partynli/livenli-annotators, name: h}]\n"
+    )
+    logs = tmp_path / "logs"
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    asked = []
+    monkeypatch.setattr("builtins.input", lambda prompt: asked.append(prompt) or " YES ")
+    args = ["run", str(study), "--display", "none", "--log-dir", str(logs)]
+    assert main(args) == 0
+    assert asked == ["Send up to 50 requests? [y/N] "]  # 50 ChaosNLI items x 1 epoch
+    assert "1 of 1 runs complete" in capsys.readouterr().out
+    # finished: nothing left to send, so no question even without a terminal or --yes
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    assert main(args) == 0
+    assert len(asked) == 1
+    assert "1 of 1 runs complete" in capsys.readouterr().out

@@ -49,10 +49,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def confirm(prompt: str) -> bool:
-    """Ask y/N on the terminal; refuse (exit 2) when there is no terminal to ask on."""
+    """Ask y/N on the terminal; refuse (exit 2) when there is no terminal to ask on.
+
+    Only ``y`` or ``yes`` (any case) says yes; end of input (Ctrl-D) says no.
+    """
     if not sys.stdin.isatty():
         raise UsageError("no terminal to confirm the run on: pass --yes to run, or --dry-run")
-    answer = input(f"{prompt} [y/N] ").strip().lower()
+    try:
+        answer = input(f"{prompt} [y/N] ").strip().lower()
+    except EOFError:
+        print()
+        return False
     return answer in ("y", "yes")
 
 
@@ -87,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
         print("Dry run: nothing was run.")
         return 0
     todo = sum(run.requests for run in runs if not run.done)
-    if not args.yes and not confirm(f"Send up to {todo} requests?"):
+    # nothing to send (every run finished): eval_set only checks the logs, so no question
+    if todo and not args.yes and not confirm(f"Send up to {todo} requests?"):
         print("Nothing was run.")
         return 1
     results = run_study(
