@@ -531,7 +531,8 @@ def test_end_of_input_at_the_question_runs_nothing(capsys, tmp_path, monkeypatch
 def test_yes_at_the_question_runs_and_a_finished_study_asks_nothing(capsys, tmp_path, monkeypatch):
     study = tmp_path / "one.yaml"
     study.write_text(
-        "task: {subset: chaosnli}\nepochs: 1\nmodels: [{id: partynli/livenli-annotators, name: h}]\n"
+        "task: {subset: chaosnli}\nepochs: 1\n"
+        "models: [{id: partynli/livenli-annotators, name: h}]\n"
     )
     logs = tmp_path / "logs"
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
