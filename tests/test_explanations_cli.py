@@ -80,3 +80,16 @@ def test_bad_input_is_one_line(fixture_csv, tmp_path, capsys):
         err == f"partynli explanations: error: encoder folder {missing_model} does not exist "
         "(or is not a folder)"
     )
+
+
+def test_humans_on_the_participants_items_and_plain_json(small_csv, capsys):
+    code = main(["explanations", str(small_csv), "--encoder", "none", "--style-encoder", "none",
+                 "--no-tfidf", "--format", "json", "--table", "explanations"])  # fmt: skip
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "humans compared on the participants' items only (120 item(s) left out)" in captured.err
+    assert '"encoder": "words/delex-3gram"' in captured.out  # no escaped slashes
+    rows = json.loads(captured.out)
+    humans = [r for r in rows if r["participant_type"] == "human"]
+    assert len(humans) == 20 and {r["sent_id"] for r in humans} == {"108083c", "28507n"}
+    assert len(rows) == 30 and {r["encoder"] for r in rows} == {"words/delex-3gram"}

@@ -21,6 +21,7 @@ from inspect_partynli.explanations import (
     explanation_metrics,
     explanation_projection,
     fallback_encoder,
+    humans_on_participant_items,
     resolve_semantic_encoder,
     resolve_style_encoder,
 )
@@ -322,3 +323,28 @@ def test_model_in_the_local_hub_cache_is_found_offline(tmp_path, monkeypatch):
     assert notes == [] and encoder.name == "acme/tiny-encoder"
     assert encoder.cache_key == f"acme/tiny-encoder@{commit}"
     assert resolve_style_encoder("acme/tiny-encoder", notify=notes.append) is not None
+
+
+def test_humans_on_participant_items():
+    table = tiny_table()
+    extra = table.iloc[[0]].assign(sent_id="u2", participant="w9")
+    kept, dropped = humans_on_participant_items(pd.concat([table, extra], ignore_index=True))
+    assert dropped == 1 and len(kept) == len(table) and set(kept["sent_id"]) == {"u1"}
+    humans_only = table[table["participant_type"] == "human"]
+    assert humans_on_participant_items(humans_only) == (humans_only, 0)
+
+
+def test_lexical_rows_name_their_tokenisation(tmp_path):
+    per_explanation, _, _ = explanation_metrics(
+        tiny_table(), ITEMS, encoder="none", style_encoder="none", n=2, progress=False,
+        notify=None,
+    )  # fmt: skip
+    assert set(per_explanation["encoder"]) == {"words/delex-2gram"}
+
+
+def test_model_loading_draws_no_progress_bar(capfd):
+    from inspect_partynli.explanations.encoders import _load_model
+
+    _load_model.cache_clear()
+    fallback_encoder().model  # noqa: B018
+    assert "Loading weights" not in capfd.readouterr().err

@@ -6,7 +6,8 @@
 Prints, for every group (``humans``, the participant pool, human annotators with more than
 100 items, every participant), metric (wc, V, JAC, D_pair, D_cent, D_max), representation
 (lexical, e5, style, tfidf) and encoder: n, median, q1, q3, mean and the Mann-Whitney U
-p-value against ``humans``.  Models that are not available locally are never downloaded
+p-value against ``humans`` (the LiveNLI workers on the items the participants annotated;
+``--no-humans`` leaves them out).  Models that are not available locally are never downloaded
 (unless ``--allow-download``): the semantic encoder falls back to the offline MiniLM and the
 style metrics are skipped, each said in one line on stderr.
 """
@@ -14,6 +15,7 @@ style metrics are skipped, each said in one line on stderr.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 import pandas as pd
@@ -87,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from ..annotations import load_annotations
     from ..explanations import (
         explanation_metrics,
+        humans_on_participant_items,
         resolve_semantic_encoder,
         resolve_style_encoder,
     )
@@ -119,6 +122,9 @@ def run(args: argparse.Namespace) -> int:
             data=args.data,
             progress=progress,
         )
+    table, dropped = humans_on_participant_items(table)
+    if dropped:
+        notify(f"humans compared on the participants' items only ({dropped} item(s) left out)")
     result = explanation_metrics(
         table,
         livenli_df,
@@ -150,7 +156,8 @@ def run(args: argparse.Namespace) -> int:
 def render(frame: pd.DataFrame, fmt: str) -> str:
     """``frame`` as an aligned text table, CSV, or a JSON list of objects (NaN -> null)."""
     if fmt == "json":
-        return frame.to_json(orient="records", indent=1, double_precision=6) + "\n"
+        records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+        return json.dumps(records, indent=1, ensure_ascii=False, default=_json_value) + "\n"
     if fmt == "csv":
         return frame.to_csv(index=False)
     if frame.empty:
@@ -162,3 +169,8 @@ def render(frame: pd.DataFrame, fmt: str) -> str:
         elif pd.api.types.is_float_dtype(shown[column]):
             shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
     return shown.to_string(index=False) + "\n"
+
+
+def _json_value(value):
+    """numpy scalars (and anything else JSON lacks) as plain Python values."""
+    return value.item() if hasattr(value, "item") else str(value)

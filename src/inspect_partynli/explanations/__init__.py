@@ -11,6 +11,7 @@ from .analysis import (
     PARTICIPANT_POOL,
     ExplanationMetrics,
     explanation_metrics,
+    humans_on_participant_items,
     prepare_explanations,
 )
 from .compare import describe, mann_whitney_p, summarise
@@ -52,6 +53,7 @@ __all__ = [
     "explanation_metrics",
     "explanation_projection",
     "fallback_encoder",
+    "humans_on_participant_items",
     "jaccard",
     "lexical_metrics",
     "mann_whitney_p",

@@ -84,6 +84,23 @@ def lexical_encoder_label(n: int = DEFAULT_N) -> str:
     return f"words/delex-{n}gram"
 
 
+def humans_on_participant_items(table: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """``table`` with its human rows kept only on items that some participant annotated.
+
+    Comparing participants who saw a few items with humans on all 122 would mix item effects
+    into the comparison, so humans are compared on the same items (as the report does).
+    Returns the table and the number of items whose human rows were dropped (a table with
+    no participant rows is returned whole).
+    """
+    is_human = table["participant_type"].astype(str) == "human"
+    items = set(table.loc[~is_human, "sent_id"].astype(str))
+    if not items:
+        return table, 0
+    dropped = is_human & ~table["sent_id"].astype(str).isin(items)
+    n_items = table.loc[dropped, "sent_id"].nunique()
+    return table[~dropped].reset_index(drop=True), int(n_items)
+
+
 def item_texts(livenli_df: pd.DataFrame) -> pd.DataFrame:
     """Premise and hypothesis per LiveNLI uid (index ``uid``)."""
     return livenli_df.groupby("uid", sort=True)[["premise", "hypothesis"]].first()
@@ -371,7 +388,8 @@ def explanation_metrics(
     Returns ``(per_explanation, per_group, summary)``:
 
     * ``per_explanation``: one row per usable explanation: ``sent_id, participant,
-      participant_type, experiment, trial, label, pool, explanation, delexicalised, wc, V, JAC``;
+      participant_type, experiment, trial, label, pool, explanation, delexicalised, wc, V, JAC,
+      encoder`` (the tokenisation that made wc, V and JAC, e.g. ``words/delex-3gram``);
     * ``per_group``: see :func:`group_dispersion`;
     * ``summary``: one row per (group, kind, metric, representation, encoder) with
       ``n, median, q1, q3, mean, p_value`` (Mann-Whitney U vs the ``humans`` pool).
@@ -396,7 +414,9 @@ def explanation_metrics(
     per_group = group_dispersion(
         frame, representations, per_participant=per_participant, pooled_names=pooled_names
     )
-    per_explanation = lexical.drop(columns=["tokens", "premise", "hypothesis"])
+    per_explanation = lexical.drop(columns=["tokens", "premise", "hypothesis"]).assign(
+        encoder=lexical_encoder_label(n)
+    )
     long = pd.concat(
         [
             _lexical_long(

@@ -108,8 +108,17 @@ class SentenceTransformerEncoder:
 def _load_model(location: str, device: str, local_files_only: bool):
     """Load a sentence-transformers model once per process (the report encodes several times)."""
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
-    return SentenceTransformer(location, device=device, local_files_only=local_files_only)
+    # transformers draws a "Loading weights" bar even when stderr is not a terminal; the
+    # encoding has its own bar, so keep this one quiet (and restore the global setting)
+    shown = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        return SentenceTransformer(location, device=device, local_files_only=local_files_only)
+    finally:
+        if shown:
+            transformers_logging.enable_progress_bar()
 
 
 def sentence_transformers_installed() -> bool:
