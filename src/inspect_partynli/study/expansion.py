@@ -1,0 +1,120 @@
+"""Expansion of a study into its runs (:class:`Configuration`), one log folder each.
+
+Every model runs once with the study's epochs (SINGLE / MODEL MIX), each sweep is a run of
+its own (one value per epoch), and each size family member is a run; folders
+(``single-<model>``, ``sweep-<model>-<parameter>``, ``size-<member>``) never collide, which
+:func:`inspect_partynli.study.load_study` checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .schema import (
+    DEFAULT_EXPERIMENT,
+    SIZE_EXPERIMENT,
+    SWEEP_EXPERIMENT,
+    ModelSpec,
+    Study,
+    slug,
+)
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """One run of the study: a model on the task with fixed settings, in its own log folder."""
+
+    slug: str
+    kind: str  # "single", "sweep" or "size"
+    model: ModelSpec
+    epochs: int
+    experiment: str
+    where: str  # the key path that declared it (for messages)
+    sweep: str | None = None
+    tmax: float | None = None
+    family: str | None = None
+    groups: tuple[str, ...] = ()
+
+    def task_args(self, study: Study) -> dict[str, Any]:
+        """Arguments of ``inspect_partynli/livenli`` for this run."""
+        args: dict[str, Any] = {"subset": study.subset, "epochs": self.epochs}
+        if study.data is not None:
+            args["data"] = study.data
+        if self.sweep is not None:
+            args.update(sweep=self.sweep, tmax=self.tmax)
+        return args
+
+    def metadata(self, study: Study) -> dict[str, Any]:
+        """What the annotation table needs to know about this run (kept in the log header)."""
+        return {
+            "study": study.name,
+            "config": self.slug,
+            "kind": self.kind,
+            "experiment": self.experiment,
+            "participant": self.model.participant,
+            "model_name": self.model.name,
+            "num_params": self.model.num_params,
+            "family": self.family,
+            "groups": list(self.groups),
+            "sweep": self.sweep,
+            "tmax": self.tmax,
+        }
+
+    def tags(self, study: Study) -> list[str]:
+        tags = [f"study:{study.name}", self.kind, self.experiment]
+        return tags + [f"group:{group}" for group in self.groups]
+
+    def requests(self, items: int) -> int:
+        """Model requests of the run: items x epochs."""
+        return items * self.epochs
+
+
+def configurations(study: Study) -> list[Configuration]:
+    """Every run of the study, in order: each model once, then sweeps, then size members.
+
+    Log folders (``slug``) are ``single-<model>``, ``sweep-<model>-<parameter>`` and
+    ``size-<member>`` (a member is named ``<family>-<size>b`` unless it has a name).
+    """
+    configs: list[Configuration] = []
+    for index, model in enumerate(study.models):
+        groups = tuple(g for g, members in study.groups.items() if model.name in members)
+        configs.append(
+            Configuration(
+                slug=f"single-{slug(model.name)}",
+                kind="single",
+                model=model,
+                epochs=study.epochs,
+                experiment=groups[0] if groups else DEFAULT_EXPERIMENT,
+                where=f"models[{index}]",
+                groups=groups,
+            )
+        )
+    for index, sweep in enumerate(study.sweeps):
+        model = study.model(sweep.model)
+        configs.append(
+            Configuration(
+                slug=f"sweep-{slug(model.name)}-{slug(sweep.parameter)}",
+                kind="sweep",
+                model=model,
+                epochs=sweep.epochs,
+                experiment=SWEEP_EXPERIMENT.format(parameter=sweep.parameter),
+                where=f"sweeps[{index}]",
+                sweep=sweep.parameter,
+                tmax=sweep.max,
+            )
+        )
+    for family in study.sizes:
+        for position, member in enumerate(family.members):
+            configs.append(
+                Configuration(
+                    slug=f"size-{slug(member.name)}",
+                    kind="size",
+                    model=member,
+                    epochs=study.epochs,
+                    experiment=SIZE_EXPERIMENT,
+                    where=f"sizes.{family.name}[{position}]",
+                    family=family.name,
+                )
+            )
+    return configs

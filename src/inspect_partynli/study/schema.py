@@ -1,0 +1,133 @@
+"""The validated study: its dataclasses, the keys a study file may hold and their defaults.
+
+:func:`inspect_partynli.study.load_study` turns a study file into a :class:`Study`; everything
+downstream (expansion into runs, checks, running, the report) reads only these frozen
+dataclasses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..annotation_schema import STUDY_METADATA_KEY
+from ..errors import UsageError
+
+#: Keys a study file may hold at its top level.
+STUDY_KEYS = (
+    "name",
+    "task",
+    "epochs",
+    "log_dir",
+    "max_connections",
+    "models",
+    "groups",
+    "single",
+    "sweeps",
+    "sizes",
+)
+TASK_KEYS = ("data", "subset")
+MODEL_KEYS = ("id", "name", "participant", "num_params", "args", "base_url", "max_connections")
+SIZE_MEMBER_KEYS = ("id", "name", "num_params", "args", "base_url", "max_connections")
+SWEEP_SPEC_KEYS = ("max", "epochs")
+#: The parameters a sweep may vary and the largest maximum each accepts (None: unbounded).
+SWEEP_PARAMETERS: dict[str, float | None] = {"temperature": None, "top_p": 1.0}
+#: Distinct values in a sweep, hence its epochs by default (the paper: 10, like the humans).
+SWEEP_EPOCHS = 10
+SUBSETS = ("all", "chaosnli")
+#: The group that every study has: all of its models.
+ALL_GROUP = "all"
+#: ``experiment`` values of the annotation table: a sweep is ``<parameter>_sweep`` (as the log
+#: reader names sweeps), sizes ``size_ablation`` (as in the PartyNLI files).  A single run's
+#: experiment is the first group that lists its model (e.g. ``model_mix_lo``), else this:
+SWEEP_EXPERIMENT = "{parameter}_sweep"
+SIZE_EXPERIMENT = "size_ablation"
+DEFAULT_EXPERIMENT = "model_mix"
+DEFAULT_EPOCHS = 5
+#: The key under which a run's study information is stored in the eval log's metadata.
+METADATA_KEY = STUDY_METADATA_KEY
+
+
+class StudyError(UsageError):
+    """A study file is invalid; the message lists every problem with its key path."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One participant: an Inspect model id with its arguments."""
+
+    id: str
+    name: str
+    participant: str
+    num_params: float | None = None
+    args: Mapping[str, Any] = field(default_factory=dict)
+    base_url: str | None = None
+    max_connections: int | None = None
+
+    @property
+    def provider(self) -> str:
+        """The model API of the id (``openai`` for ``openai/gpt-4.1``)."""
+        return self.id.split("/", 1)[0]
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """One model swept over one generation parameter, ``epochs`` values up to ``max``."""
+
+    model: str
+    parameter: str
+    max: float
+    epochs: int = SWEEP_EPOCHS
+
+
+@dataclass(frozen=True)
+class SizeFamily:
+    """Members of one model family that differ in size (``num_params`` required)."""
+
+    name: str
+    members: tuple[ModelSpec, ...]
+
+
+@dataclass(frozen=True)
+class Study:
+    """A validated study file (see the module docstring for the schema)."""
+
+    name: str
+    models: tuple[ModelSpec, ...]
+    path: Path | None = None
+    data: str | None = None
+    subset: str = "all"
+    epochs: int = DEFAULT_EPOCHS
+    log_dir: str | None = None
+    max_connections: int | None = None
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    single: str | None = None
+    sweeps: tuple[SweepSpec, ...] = ()
+    sizes: tuple[SizeFamily, ...] = ()
+
+    def model(self, name: str) -> ModelSpec:
+        """The declared model called ``name``."""
+        for spec in self.models:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
+
+    def all_groups(self) -> dict[str, tuple[str, ...]]:
+        """The declared groups plus ``all`` (every model, in file order)."""
+        return {**self.groups, ALL_GROUP: tuple(m.name for m in self.models)}
+
+    @property
+    def default_log_dir(self) -> str:
+        return self.log_dir or str(Path("logs") / slug(self.name))
+
+
+def slug(text: str) -> str:
+    """A folder-safe form of ``text``: lower case, runs of other characters become ``-``.
+
+    >>> slug("openai/gpt-4.1"), slug("qwen3:0.6b")
+    ('openai-gpt-4.1', 'qwen3-0.6b')
+    """
+    return re.sub(r"[^a-z0-9._]+", "-", text.lower()).strip("-.") or "x"
