@@ -484,3 +484,21 @@ def test_real_sweep_and_replay_model_name(tmp_path, fixture_csv):
     assert table.groupby("trial")["temperature"].first().tolist() == sweep_values()[:3]
     assert table["top_p"].isna().all()
     assert sorted(set(table["id"])) == [f"ministral-8b-{t:g}-na" for t in sweep_values()[:3]]
+
+
+def test_replayed_logs_give_table5_ministral_8b_row(replay_log, capsys):
+    """Table 5's ministral-8b row from the Inspect logs of the replayed fixture, through the
+    CLI: the item/trial the fixture lacks is ``no_annotation`` (left out), so alpha is the
+    fixture's 0.50 and every answer parsed."""
+    import json
+
+    from inspect_partynli.cli import main
+
+    assert main(["metrics", str(replay_log), "--format", "json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["participant"], row["setting"], row["n_items"], row["n_trials"]) == (
+        "ministral-8b", "single", 122, 5,
+    )  # fmt: skip
+    paper = {"H": 0.09, "JS": 0.46, "KL_pq": 10.15, "KL_qp": 1.28, "agree": 0.55, "alpha": 0.50}
+    assert {key: round(row[key], 2) for key in paper} == paper
+    assert row["alpha"] == pytest.approx(0.5, abs=1e-12) and row["parse_rate"] == 1.0

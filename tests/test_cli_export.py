@@ -79,3 +79,18 @@ def test_warnings_are_one_line_on_stderr(tmp_path, fixture_csv, capsys):
     assert len(warning) == 1 and "status cancelled" in warning[0]
     table = pd.read_csv(out)
     assert len(table) == 9 and table["explanation"].str.len().gt(1500).all()
+
+
+def test_only_logs_of_another_task_is_one_error_line_and_no_file(tmp_path, capsys):
+    from test_annotations import other_task, run
+
+    log = run(tmp_path / "logs", other_task())
+    out = tmp_path / "out.csv"
+    for argv in (["export", str(log), "-o", str(out)], ["metrics", str(tmp_path / "logs")]):
+        assert main(argv) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err.count("\n") == 1, captured.err
+        assert captured.err.startswith(f"partynli {argv[0]}: error: no annotations found in ")
+        assert "logs of other tasks (other_task): 1 file(s)" in captured.err
+        assert log.name in captured.err
+    assert not out.exists()

@@ -383,3 +383,37 @@ def test_fixture_with_its_gap_as_a_parse_failure(ministral, livenli):
     assert row["parse_rate"] == pytest.approx(609 / 610)
     assert round(row["alpha"], 4) == 0.4885
     assert evaluate(table, setting, livenli_df=livenli, errors="missing")["alpha"] == 0.5
+
+
+def test_unit_names_show_what_tells_units_apart(ministral, livenli):
+    """The fixture (size 8, temperature 1, top_p 0.7, experiment model_mix_lo) next to its
+    replay logs (experiment single, nothing recorded): the experiment alone tells them apart,
+    so it is all the names show; unset values read 'unknown' (size) and 'default' (settings)."""
+    replayed = ministral.assign(experiment="single", num_params=np.nan, temperature=np.nan,
+                                top_p=np.nan)  # fmt: skip
+    coded = prepare(conform(pd.concat([ministral, replayed])))
+    assert coded.units["unit"].tolist() == [
+        "ministral-8b (experiment=model_mix_lo)", "ministral-8b (experiment=single)",
+    ]  # fmt: skip
+    rows = evaluate_many(coded, default_settings(coded), livenli_df=livenli)
+    assert [(r["participant"], r["setting"]) for r in rows] == [
+        ("ministral-8b (experiment=model_mix_lo)", "single"),
+        ("ministral-8b (experiment=single)", "single"),
+        ("all", "mix"),
+    ]  # fmt: skip
+    assert rows[0]["KL_pq"] == rows[1]["KL_pq"] and round(rows[0]["KL_pq"], 2) == 10.15
+    # within one experiment: an unknown size next to a known one; a sweep value next to the
+    # provider default; two columns needed for a third unit
+    one = ministral[ministral["trial"] == 1]
+    sizes = conform(pd.concat([one.assign(num_params=np.nan), one.assign(num_params=8.0)]))
+    assert prepare(sizes).units["unit"].tolist() == [
+        "ministral-8b (num_params=8)", "ministral-8b (num_params=unknown)",
+    ]  # fmt: skip
+    plain = one.assign(num_params=np.nan, temperature=np.nan, top_p=np.nan)
+    mixed = conform(pd.concat([plain, plain.assign(temperature=0.5),
+                               plain.assign(temperature=0.5, top_p=0.9)]))  # fmt: skip
+    assert prepare(mixed).units["unit"].tolist() == [
+        "ministral-8b (temperature=0.5, top_p=0.9)",
+        "ministral-8b (temperature=0.5, top_p=default)",
+        "ministral-8b (temperature=default, top_p=default)",
+    ]  # fmt: skip

@@ -6,7 +6,9 @@ distribution (Section 3 of the paper):
 ``single``
     One participant; its trials are the annotators.  A participant whose rows differ in
     ``num_params`` (sizes), ``temperature`` or ``top_p`` (sweep values) or ``experiment`` is
-    split into *units*, one SINGLE row each, named ``participant (num_params=4)`` etc.
+    split into *units*, one SINGLE row each, named by what tells them apart:
+    ``gemma3 (num_params=4)``, ``m (temperature=0.5)``, ``m (experiment=single)``; an unset
+    value reads ``num_params=unknown`` / ``temperature=default`` (the provider's).
 ``mix``
     A named group of units; for trial *t* the group's *t*-th answers form the item's
     distribution.  Metrics are computed per trial and averaged over trials (Table 2's std
@@ -163,22 +165,56 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64), np.asarray(uniques, dtype=object)
 
 
-def _format_value(value: object) -> str:
+#: How an unset (NaN) variant value reads in unit names: sizes are unknown, generation
+#: settings were left to the provider.
+UNSET_WORDS: Mapping[str, str] = {
+    "num_params": "unknown", "temperature": "default", "top_p": "default",
+}  # fmt: skip
+
+
+def _format_value(column: str, value: object) -> str:
     if isinstance(value, float):
-        return "default" if math.isnan(value) else f"{value:g}"
+        return UNSET_WORDS.get(column, "unset") if math.isnan(value) else f"{value:g}"
     return str(value)
+
+
+def _distinguishing(units: pd.DataFrame) -> np.ndarray:
+    """Per unit and variant column: is the column shown in the unit's name?
+
+    For each participant, the variant columns are taken in :data:`VARIANT_COLUMNS` order and a
+    column is kept only when it tells more of the participant's units apart than the columns
+    kept before it, so a name shows what distinguishes a unit and nothing that merely varies
+    along (e.g. ``experiment=single`` vs ``experiment=model_mix_lo`` when the second also
+    records size and settings).  Names stay unique: the kept columns separate all units.
+    Vectorised over units (one groupby per column).
+    """
+    owner = pd.factorize(units["participant"])[0]
+    combo = np.zeros(len(units), dtype=np.int64)
+    shown = np.zeros((len(units), len(VARIANT_COLUMNS)), dtype=bool)
+
+    def distinct(codes: np.ndarray) -> np.ndarray:
+        return pd.Series(codes).groupby(owner).nunique().to_numpy()[owner]
+
+    for position, column in enumerate(VARIANT_COLUMNS):
+        values, uniques = _codes(units[column])
+        candidate = pd.factorize(combo * (len(uniques) + 1) + values)[0]
+        useful = distinct(candidate) > distinct(combo)
+        shown[:, position] = useful
+        combo = np.where(useful, candidate, combo)
+    return shown
 
 
 def _unit_names(units: pd.DataFrame) -> list[str]:
     """``participant`` alone when it has one unit, else ``participant (col=value, ...)`` over
-    the variant columns that differ between its units (vectorised over units)."""
-    distinct = units.groupby("participant")[list(VARIANT_COLUMNS)].nunique(dropna=False)
-    varying = distinct.reindex(units["participant"]).to_numpy() > 1  # (units, columns)
+    the variant columns that tell its units apart (:func:`_distinguishing`)."""
+    shown = _distinguishing(units)
     parts = np.full(len(units), "", dtype=object)
     for position, column in enumerate(VARIANT_COLUMNS):
-        text = np.array([f"{column}={_format_value(v)}" for v in units[column]], dtype=object)
+        text = np.array(
+            [f"{column}={_format_value(column, v)}" for v in units[column]], dtype=object
+        )
         separator = np.where(parts == "", "", ", ")
-        parts = np.where(varying[:, position], parts + separator + text, parts)
+        parts = np.where(shown[:, position], parts + separator + text, parts)
     participants = units["participant"].to_numpy(dtype=object)
     return [p if not q else f"{p} ({q})" for p, q in zip(participants, parts, strict=True)]
 

@@ -11,27 +11,26 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 
-from ..annotations import (
-    AnnotationWarning,
-    check_output_path,
-    load_annotations,
-    write_partynli_file,
+from ..annotations import check_output_path, write_partynli_file
+from ._arguments import (
+    add_data,
+    add_naming,
+    add_progress,
+    add_sources,
+    read_sources,
 )
-from ..errors import UsageError
+
+# kept importable from here (the explanations command uses them)
+from ._arguments import parse_mapping as parse_mapping
+from ._arguments import warnings_to_stderr as warnings_to_stderr
 
 NAME = "export"
 HELP = "Write Inspect logs and PartyNLI files as one PartyNLI-schema CSV or Parquet file."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "sources", nargs="+", metavar="SOURCE",
-        help="Inspect logs (.eval/.json), folders of logs, or PartyNLI files (.csv/.parquet)",
-    )  # fmt: skip
+    add_sources(parser)
     parser.add_argument(
         "-o", "--output", required=True, metavar="FILE",
         help="output file: FILE.csv or FILE.parquet",
@@ -44,72 +43,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--humans", action="store_true", help="append the 48 LiveNLI workers as participants"
     )
-    parser.add_argument("--data", metavar="PATH", help="LiveNLI CSV or folder (for --humans)")
-    parser.add_argument(
-        "--participant", action="append", default=[], metavar="MODEL=NAME",
-        help="name the participant of a model's log rows (repeatable)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--num-params", action="append", default=[], metavar="PARTICIPANT=BILLIONS",
-        help="model size in billions for a participant (repeatable)",
-    )  # fmt: skip
+    add_data(parser, purpose="for --humans")
+    add_naming(parser)
     parser.add_argument(
         "--experiment", metavar="NAME", help="experiment name for log rows (default: from the task)"
     )
-    parser.add_argument(
-        "--progress", action=argparse.BooleanOptionalAction, default=None,
-        help="progress bar on stderr (default: when stderr is a terminal)",
-    )  # fmt: skip
+    add_progress(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     output = check_output_path(args.output, force=args.force)  # fail before reading anything
-    sizes = parse_mapping(args.num_params, "--num-params", float)
-    names = parse_mapping(args.participant, "--participant", str)
-    progress = sys.stderr.isatty() if args.progress is None else args.progress
-    with warnings_to_stderr(NAME):
-        table = load_annotations(
-            args.sources,
-            explanations=args.explanations,
-            include_humans=args.humans,
-            data=args.data,
-            progress=progress,
-            participants=names,
-            num_params=sizes,
-            experiment=args.experiment,
-        )
+    table = read_sources(
+        args, NAME, explanations=args.explanations, include_humans=args.humans,
+        data=args.data, experiment=args.experiment,
+    )  # fmt: skip
     write_partynli_file(table, output, force=args.force)
     participants = table["participant"].nunique()
     print(f"wrote {len(table)} annotations ({participants} participant(s)) to {output}",
           file=sys.stderr)  # fmt: skip
     return 0
-
-
-def parse_mapping(items: Sequence[str], option: str, convert: type) -> dict:
-    """``["a=1", "b=2"]`` -> ``{"a": convert("1"), ...}``; a UsageError names a bad item."""
-    mapping = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        try:
-            if not sep or not key.strip():
-                raise ValueError
-            mapping[key.strip()] = convert(value.strip())
-        except ValueError:
-            raise UsageError(f"{option} {item!r}: expected KEY=VALUE") from None
-    return mapping
-
-
-@contextmanager
-def warnings_to_stderr(command: str) -> Iterator[None]:
-    """Show :class:`AnnotationWarning` s as one line each: ``partynli CMD: warning: ...``."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", AnnotationWarning)
-        try:
-            yield
-        finally:
-            for warning in caught:
-                if issubclass(warning.category, AnnotationWarning):
-                    print(f"partynli {command}: warning: {warning.message}", file=sys.stderr)
-                else:
-                    warnings.showwarning(warning.message, warning.category,
-                                         warning.filename, warning.lineno)  # fmt: skip

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 
+from ._arguments import add_data, add_subset
 from .metrics import add_format_argument, render
 
 NAME = "humans"
@@ -20,11 +21,8 @@ KEYS = ("population", "n_items", "H", "H_std", "alpha")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--subset", choices=("all", "chaosnli"), default="all",
-        help="items: all 122, or the 50 with ChaosNLI and MNLI labels (default: all)",
-    )  # fmt: skip
-    parser.add_argument("--data", metavar="PATH", help="LiveNLI CSV or folder")
+    add_subset(parser)
+    add_data(parser)
     parser.add_argument("--seed", type=int, default=0, help="seed for the bootstrap (--ci)")
     add_format_argument(parser)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +23,14 @@ import pandas as pd
 
 from ..errors import SourceError, UsageError
 from ..livenli import POPULATIONS
+from ._arguments import (
+    add_data,
+    add_naming,
+    add_progress,
+    add_sources,
+    add_subset,
+    read_sources,
+)
 
 if TYPE_CHECKING:
     from ..settings import CodedTable, Setting
@@ -82,18 +89,12 @@ def add_format_argument(parser: argparse.ArgumentParser) -> None:
 
 # ------------------------------------------------------------------------------ arguments
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "sources", nargs="+", metavar="SOURCE",
-        help="Inspect logs (.eval/.json), folders of logs, or PartyNLI files (.csv/.parquet)",
-    )  # fmt: skip
+    add_sources(parser)
     parser.add_argument(
         "--reference", choices=POPULATIONS, default="livenli",
         help="human reference population (default: livenli)",
     )  # fmt: skip
-    parser.add_argument(
-        "--subset", choices=("all", "chaosnli"), default="all",
-        help="items: all 122, or the 50 with ChaosNLI and MNLI labels (default: all)",
-    )  # fmt: skip
+    add_subset(parser)
     parser.add_argument(
         "--setting", action="append", choices=("single", "mix", "size", "sweep", "random_mix"),
         metavar="KIND",
@@ -114,16 +115,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--errors", choices=("category", "missing"), default="category",
         help="parse failures in alpha: their own category (the paper) or missing values",
     )  # fmt: skip
-    parser.add_argument("--data", metavar="PATH", help="LiveNLI CSV or folder")
-    parser.add_argument(
-        "--participant", action="append", default=[], metavar="MODEL=NAME",
-        help="name the participant of a model's log rows (repeatable)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--num-params", action="append", default=[], metavar="PARTICIPANT=BILLIONS",
-        help="model size in billions for a participant (repeatable; needed for --setting size "
-        "with logs)",
-    )  # fmt: skip
+    add_data(parser)
+    add_naming(parser)
+    add_progress(parser)
     add_format_argument(parser)
 
 
@@ -160,22 +154,7 @@ def read_groups(path: str | None, specs: Sequence[str]) -> dict[str, tuple[str, 
 
 def load_table(args: argparse.Namespace) -> pd.DataFrame:
     """The annotation table of ``args.sources`` (via :func:`annotations.load_annotations`)."""
-    from ..annotations import load_annotations
-    from .export import parse_mapping, warnings_to_stderr
-
-    missing = [source for source in args.sources if not Path(source).exists()]
-    if missing:
-        raise SourceError(f"source not found: {missing[0]}")
-    with warnings_to_stderr(NAME):
-        table = load_annotations(
-            args.sources,
-            progress=sys.stderr.isatty(),
-            participants=parse_mapping(args.participant, "--participant", str),
-            num_params=parse_mapping(args.num_params, "--num-params", float),
-        )
-    if table.empty:
-        raise UsageError(f"no annotations found in {', '.join(args.sources)}")
-    return table
+    return read_sources(args, NAME)
 
 
 def build_settings(

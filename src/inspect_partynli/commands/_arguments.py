@@ -1,0 +1,177 @@
+"""Arguments and source reading shared by the ``partynli`` commands.
+
+Every command that reads annotations takes the same sources and options; they are defined
+once here so that their names, metavars and help texts cannot drift apart:
+
+* :func:`add_sources` -- positional ``SOURCE...`` (logs, log folders, PartyNLI files);
+* :func:`add_data` -- ``--data PATH`` (where LiveNLI is);
+* :func:`add_subset` -- ``--subset all|chaosnli``;
+* :func:`add_naming` -- ``--participant MODEL=NAME`` and ``--num-params PARTICIPANT=BILLIONS``
+  (read back with :func:`naming`);
+* :func:`add_progress` -- ``--progress/--no-progress`` (read back with :func:`progress`).
+
+:func:`read_sources` reads the sources of such a command into one annotation table, with
+the loader's warnings as one line each on stderr and an empty result as one error line
+that says what was skipped (so a log of another task alone fails with exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from ..errors import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SUBSETS: tuple[str, ...] = ("all", "chaosnli")
+
+
+# ------------------------------------------------------------------------------ arguments
+def add_sources(parser: argparse.ArgumentParser, *, nargs: str = "+", help: str = "") -> None:
+    """Positional ``SOURCE...``: Inspect logs, folders of logs or PartyNLI files."""
+    parser.add_argument(
+        "sources", nargs=nargs, metavar="SOURCE",
+        help=help or "Inspect logs (.eval/.json), folders of logs, or PartyNLI files "
+        "(.csv/.parquet)",
+    )  # fmt: skip
+
+
+def add_data(parser: argparse.ArgumentParser, *, purpose: str = "") -> None:
+    """``--data PATH``: the LiveNLI CSV or its folder (default ``$INSPECT_PARTYNLI_DATA``)."""
+    suffix = f"; {purpose}" if purpose else ""
+    parser.add_argument(
+        "--data", metavar="PATH",
+        help=f"LiveNLI CSV or folder (default: $INSPECT_PARTYNLI_DATA){suffix}",
+    )  # fmt: skip
+
+
+def add_subset(
+    parser: argparse.ArgumentParser, *, default: str | None = "all", help: str = ""
+) -> None:
+    """``--subset all|chaosnli``: all 122 items or the 50 with ChaosNLI and MNLI labels."""
+    parser.add_argument(
+        "--subset", choices=SUBSETS, default=default,
+        help=help or "items: all 122, or the 50 with ChaosNLI and MNLI labels "
+        f"(default: {default})",
+    )  # fmt: skip
+
+
+def add_naming(parser: argparse.ArgumentParser) -> None:
+    """``--participant MODEL=NAME`` and ``--num-params PARTICIPANT=BILLIONS`` (repeatable)."""
+    parser.add_argument(
+        "--participant", action="append", default=[], metavar="MODEL=NAME",
+        help="name the participant of a model's log rows (repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--num-params", action="append", default=[], metavar="PARTICIPANT=BILLIONS",
+        help="model size in billions for a participant or model id (repeatable; --setting size "
+        "needs sizes for logs that `partynli run` did not write)",
+    )  # fmt: skip
+
+
+def add_progress(parser: argparse.ArgumentParser) -> None:
+    """``--progress/--no-progress``: progress bars on stderr (default: when it is a terminal)."""
+    parser.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None,
+        help="progress bar on stderr (default: when stderr is a terminal)",
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------------ reading back
+def parse_mapping(items: Sequence[str], option: str, convert: Callable[[str], object]) -> dict:
+    """``["a=1", "b=2"]`` -> ``{"a": convert("1"), ...}``; a UsageError names a bad item."""
+    mapping = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        try:
+            if not sep or not key.strip():
+                raise ValueError
+            mapping[key.strip()] = convert(value.strip())
+        except ValueError:
+            raise UsageError(f"{option} {item!r}: expected KEY=VALUE") from None
+    return mapping
+
+
+def naming(args: argparse.Namespace) -> dict[str, dict]:
+    """``participants`` and ``num_params`` keyword arguments of ``load_annotations`` from the
+    options of :func:`add_naming`."""
+    return {
+        "participants": parse_mapping(args.participant, "--participant", str),
+        "num_params": parse_mapping(args.num_params, "--num-params", float),
+    }
+
+
+def progress(args: argparse.Namespace) -> bool:
+    """Whether to show progress bars: ``--progress``/``--no-progress``, else stderr is a tty."""
+    chosen = getattr(args, "progress", None)
+    return sys.stderr.isatty() if chosen is None else bool(chosen)
+
+
+# ------------------------------------------------------------------------------ reading
+@contextmanager
+def collected_warnings() -> Iterator[list[str]]:
+    """Collect the messages of :class:`AnnotationWarning` s raised inside the block.
+
+    The list is filled when the block ends; other warnings are shown as usual.
+    """
+    from ..annotations import AnnotationWarning
+
+    messages: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AnnotationWarning)
+        try:
+            yield messages
+        finally:
+            for warning in caught:
+                if issubclass(warning.category, AnnotationWarning):
+                    messages.append(str(warning.message))
+                else:
+                    warnings.showwarning(warning.message, warning.category,
+                                         warning.filename, warning.lineno)  # fmt: skip
+
+
+def print_warnings(command: str, messages: Sequence[str]) -> None:
+    """One line per message on stderr: ``partynli CMD: warning: ...``."""
+    for message in messages:
+        print(f"partynli {command}: warning: {message}", file=sys.stderr)
+
+
+@contextmanager
+def warnings_to_stderr(command: str) -> Iterator[None]:
+    """Show :class:`AnnotationWarning` s as one line each: ``partynli CMD: warning: ...``
+    (also when the block fails)."""
+    messages: list[str] = []
+    try:
+        with collected_warnings() as messages:
+            yield
+    finally:
+        print_warnings(command, messages)
+
+
+def read_sources(args: argparse.Namespace, command: str, **options: object) -> pd.DataFrame:
+    """The annotation table of ``args.sources`` for a command.
+
+    Uses ``args.participant``/``args.num_params`` (:func:`add_naming`) and ``args.progress``
+    (:func:`add_progress`) where the command has them; ``options`` go to
+    :func:`~inspect_partynli.annotations.load_annotations` (``explanations``,
+    ``include_humans``, ``data``, ``experiment``).  The loader's warnings go to stderr, one
+    line each.  Raises :class:`UsageError` -- one line that also says what was skipped --
+    when the sources hold no annotation (e.g. only logs of other tasks).
+    """
+    from ..annotations import load_annotations
+
+    if hasattr(args, "participant"):
+        options = {**naming(args), **options}
+    with collected_warnings() as messages:
+        table = load_annotations(args.sources, progress=progress(args), **options)
+    if (table["participant_type"] != "human").sum() == 0:
+        skipped = f": skipped {'; '.join(messages)}" if messages else ""
+        raise UsageError(f"no annotations found in {', '.join(map(str, args.sources))}{skipped}")
+    print_warnings(command, messages)
+    return table
