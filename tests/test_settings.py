@@ -417,3 +417,18 @@ def test_unit_names_show_what_tells_units_apart(ministral, livenli):
         "ministral-8b (temperature=0.5, top_p=default)",
         "ministral-8b (temperature=default, top_p=default)",
     ]  # fmt: skip
+
+
+def test_bootstrap_cis_of_the_fixture(ministral, livenli):
+    """Every mean's CI is the seeded percentile bootstrap of its per-item values (1,000
+    resamples of the 122 items, 95%), brackets the mean, and is reproducible by seed."""
+    setting = default_settings(ministral)[0]
+    row = evaluate(ministral, setting, livenli_df=livenli)
+    items = item_table(ministral, setting, "livenli", "all", livenli)
+    for key in ("H", "JS", "KL_pq", "KL_qp", "agree", "consistency"):
+        low, high = M.bootstrap_ci(items[key].to_numpy(), n_boot=1000, seed=0, level=0.95)
+        assert (row[f"{key}_ci_low"], row[f"{key}_ci_high"]) == (low, high), key
+        assert low < row[key] < high, key
+    assert (round(row["JS_ci_low"], 3), round(row["JS_ci_high"], 3)) == (0.429, 0.486)
+    other = evaluate(ministral, setting, livenli_df=livenli, seed=1)
+    assert other["JS_ci_low"] != row["JS_ci_low"] and other["JS"] == row["JS"]
