@@ -93,3 +93,14 @@ def test_humans_on_the_participants_items_and_plain_json(small_csv, capsys):
     humans = [r for r in rows if r["participant_type"] == "human"]
     assert len(humans) == 20 and {r["sent_id"] for r in humans} == {"108083c", "28507n"}
     assert len(rows) == 30 and {r["encoder"] for r in rows} == {"words/delex-3gram"}
+
+
+def test_participants_without_explanations_are_an_error(small_csv, capsys):
+    frame = pd.read_csv(small_csv).assign(explanation="")
+    frame.to_csv(small_csv, index=False)
+    assert main(["explanations", str(small_csv), "--encoder", "none"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == (
+        "partynli explanations: error: the 10 participant annotation(s) of the sources carry "
+        "no explanation (logs of a run that did not record them?)"
+    )

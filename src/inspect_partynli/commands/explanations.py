@@ -21,7 +21,9 @@ import sys
 import pandas as pd
 
 from ..errors import OutputExistsError, UsageError
+from ..explanations.delexicalise import DEFAULT_N
 from ..explanations.encoders import DEFAULT_SEMANTIC_ENCODER, DEFAULT_STYLE_ENCODER
+from ._arguments import add_data, add_naming, add_progress, add_sources, progress, read_sources
 
 NAME = "explanations"
 HELP = "Explanation variation (lexical metrics, embedding distances), humans vs participants."
@@ -31,10 +33,7 @@ TABLES = ("summary", "explanations", "groups")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "sources", nargs="+", metavar="SOURCE",
-        help="Inspect logs (.eval/.json), folders of logs, or PartyNLI files (.csv/.parquet)",
-    )  # fmt: skip
+    add_sources(parser)
     parser.add_argument(
         "--encoder", metavar="ID|PATH", default=None,
         help=f"semantic encoder for EMB_e5 (default {DEFAULT_SEMANTIC_ENCODER}; 'none' skips; "
@@ -57,8 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="split participants into pools by this column (e.g. experiment); default: one pool",
     )  # fmt: skip
     parser.add_argument(
-        "--ngram", type=int, default=3, metavar="N", help="de-lexicalisation n-gram order (3)"
-    )
+        "--ngram", type=int, default=DEFAULT_N, metavar="N",
+        help=f"de-lexicalisation n-gram order ({DEFAULT_N})",
+    )  # fmt: skip
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
     parser.add_argument(
         "--table", choices=TABLES, default="summary",
@@ -67,7 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
-    parser.add_argument("--data", metavar="PATH", help="LiveNLI CSV or folder")
+    add_data(parser)
+    add_naming(parser)
     parser.add_argument(
         "--cache-dir", metavar="DIR", default=None,
         help="embedding cache folder (default: <package cache>/embeddings)",
@@ -77,16 +78,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--allow-download", action="store_true",
         help="let sentence-transformers download models that are not cached (needs internet)",
     )  # fmt: skip
-    parser.add_argument(
-        "--progress", action=argparse.BooleanOptionalAction, default=None,
-        help="progress bars on stderr (default: when stderr is a terminal)",
-    )  # fmt: skip
+    add_progress(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from ..annotations import load_annotations
     from ..explanations import (
         explanation_metrics,
         humans_on_participant_items,
@@ -94,7 +91,6 @@ def run(args: argparse.Namespace) -> int:
         resolve_style_encoder,
     )
     from ..livenli import load_livenli
-    from .export import warnings_to_stderr
 
     if args.ngram < 1:
         raise UsageError(f"--ngram must be a positive integer, not {args.ngram}")
@@ -104,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             raise OutputExistsError(f"{output} exists; pass --force to overwrite it")
         if not output.parent.is_dir():
             raise UsageError(f"{output.parent}: output folder does not exist")
-    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    show_progress = progress(args)
 
     def notify(message: str) -> None:
         print(f"partynli {NAME}: note: {message}", file=sys.stderr)
@@ -114,13 +110,12 @@ def run(args: argparse.Namespace) -> int:
     encoder = resolve_semantic_encoder(args.encoder, **options) or "none"
     style_encoder = resolve_style_encoder(args.style_encoder, **options) or "none"
     livenli_df = load_livenli(args.data)
-    with warnings_to_stderr(NAME):
-        table = load_annotations(
-            args.sources,
-            explanations=True,
-            include_humans=args.humans,
-            data=args.data,
-            progress=progress,
+    table = read_sources(args, NAME, explanations=True, include_humans=args.humans, data=args.data)
+    participants = table[table["participant_type"] != "human"]
+    if not (participants["explanation"].fillna("").astype(str).str.strip() != "").any():
+        raise UsageError(
+            f"the {len(participants)} participant annotation(s) of the sources carry no "
+            "explanation (logs of a run that did not record them?)"
         )
     table, dropped = humans_on_participant_items(table)
     if dropped:
@@ -136,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         use_cache=args.cache,
         allow_download=args.allow_download,
-        progress=progress,
+        progress=show_progress,
         notify=notify,
     )
     frame = {
