@@ -547,3 +547,105 @@ def test_yes_at_the_question_runs_and_a_finished_study_asks_nothing(capsys, tmp_
     assert main(args) == 0
     assert len(asked) == 1
     assert "1 of 1 runs complete" in capsys.readouterr().out
+
+
+def test_yaml_syntax_errors_name_the_file_and_line(tmp_path):
+    path = tmp_path / "broken.yaml"
+    path.write_text("models:\n  - id: openai/gpt-4.1\n   name: x\n")
+    with pytest.raises(StudyError) as caught:
+        load_study(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: not valid YAML")
+    assert f'in "{path}", line 3, column 4' in message
+
+
+def test_preflight_suggests_the_provider_meant(monkeypatch):
+    study = parse_study({"models": [{"id": "openia/gpt-4.1"}, {"id": "antropic/claude"}]})
+    problems = preflight(configurations(study), servers=False)
+    assert problems[0].startswith(
+        "models[0] (openia/gpt-4.1): unknown model provider 'openia' (did you mean 'openai'? known:"
+    )
+    assert "unknown model provider 'antropic' (did you mean 'anthropic'?" in problems[1]
+
+
+@pytest.fixture
+def ollama_server():
+    """A stand-in Ollama server whose /api/tags lists gemma3:1b and phi4:latest."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Tags(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            body = json.dumps({"models": [{"name": "gemma3:1b"}, {"name": "phi4:latest"}]})
+            self.send_response(200 if self.path == "/api/tags" else 404)
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Tags)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_preflight_asks_the_ollama_server_for_its_models(ollama_server, monkeypatch):
+    from inspect_partynli.study import ollama_problems
+
+    monkeypatch.setenv("OLLAMA_BASE_URL", ollama_server)
+    down = f"http://127.0.0.1:{_closed_port()}/v1"
+    study = parse_study(
+        {
+            "models": [
+                {"id": "ollama/gemma3:1b"},
+                {"id": "ollama/phi4"},  # phi4:latest
+                {"id": "ollama/gemma3:27b"},
+                {"id": "ollama/olmo2:13b"},
+                {"id": "ollama/qwen3:8b", "base_url": down},
+            ]
+        }
+    )
+    configs = configurations(study)
+    problems = ollama_problems([(f"{c.where} ({c.model.id})", c.model) for c in configs])
+    assert problems[0] == (
+        f"the Ollama server at {ollama_server} has not pulled models[2] (ollama/gemma3:27b), "
+        "models[3] (ollama/olmo2:13b): `ollama pull gemma3:27b` etc. first"
+    )
+    assert problems[1].startswith(f"the Ollama server at {down} does not answer (")
+    assert problems[1].endswith(
+        "start it (`ollama serve`) or set OLLAMA_BASE_URL; needed by models[4] (ollama/qwen3:8b)"
+    )
+    assert len(problems) == 2
+    # preflight includes them (and only asks servers when told to)
+    assert [p for p in preflight(configs) if "Ollama" in p] == problems
+    assert not [p for p in preflight(configs, servers=False) if "Ollama" in p]
+
+
+def test_the_plan_shows_each_models_runs_epochs_and_requests(tmp_path):
+    from inspect_partynli.study import format_plan
+
+    study = load_study("paper")
+    text = format_plan(study, plan(study, tmp_path), tmp_path)
+    lines = text.splitlines()
+    assert lines[0] == (
+        f"Study 'paper': 45 runs into {tmp_path}/; requests = 122 items x epochs "
+        "(a sweep sends one value per epoch)"
+    )
+    rows = {line.split()[0]: line.split()[2:] for line in lines[2:]}
+    # single run (5 epochs) + temperature and top-p sweeps (10 values each): 122 x 25
+    assert rows["grok-3-mini"] == ["3", "5+10+10", "3050", "3050"]
+    assert rows["gpt-4.1"] == ["1", "5", "610", "610"]
+    assert rows["gemma3-27b"] == ["1", "5", "610", "610"]
+    assert lines[-1].split() == ["total", "45", "32330", "32330"]

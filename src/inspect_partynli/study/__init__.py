@@ -50,6 +50,8 @@ from .checks import (
     PROVIDER_KEYS,
     PROVIDER_PACKAGES,
     key_variables,
+    ollama_models,
+    ollama_problems,
     preflight,
     registered_providers,
 )
@@ -123,6 +125,8 @@ __all__ = [
     "format_plan",
     "key_variables",
     "load_study",
+    "ollama_models",
+    "ollama_problems",
     "packaged_studies",
     "parse_study",
     "plan",

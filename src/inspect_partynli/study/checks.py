@@ -1,9 +1,13 @@
 """Checks before running (``preflight``): unknown providers, missing API keys and client
-packages, found for every model at once, so that a study does not stop after an hour."""
+packages, an Ollama server that does not answer or lacks a model, found for every model at
+once, so that a study does not stop after an hour."""
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
+import urllib.request
 from collections.abc import Sequence
 
 from .expansion import Configuration
@@ -101,13 +105,15 @@ def key_variables(model: ModelSpec) -> tuple[str, ...]:
     return PROVIDER_KEYS.get(model.provider, ())
 
 
-def preflight(configs: Sequence[Configuration]) -> list[str]:
+def preflight(configs: Sequence[Configuration], *, servers: bool = True) -> list[str]:
     """Every problem that would stop a run later, found now: unknown providers, missing API
-    keys (in the environment or a ``.env`` file, as Inspect reads them) and missing client
-    packages.
+    keys (in the environment or a ``.env`` file, as Inspect reads them), missing client
+    packages and, with ``servers``, Ollama servers that do not answer or have not pulled a
+    model (:func:`ollama_problems`; the study's other models are not called).
 
     Returns one message per problem (empty: ready to run): one per unknown provider, one per
-    missing key and one per missing package, each naming the models that need it.
+    missing key, one per missing package and one per Ollama server, each naming the models
+    that need it.
     """
     from inspect_ai._util.dotenv import init_dotenv
 
@@ -116,6 +122,7 @@ def preflight(configs: Sequence[Configuration]) -> list[str]:
     unknown: list[str] = []
     keys: dict[tuple[str, ...], list[str]] = {}
     packages: dict[str, list[str]] = {}
+    ollama: list[tuple[str, ModelSpec]] = []
     seen: set[str] = set()
     for config in configs:
         model = config.model
@@ -124,9 +131,11 @@ def preflight(configs: Sequence[Configuration]) -> list[str]:
         seen.add(model.id)
         who = f"{config.where} ({model.id})"
         if model.provider not in providers:
+            close = difflib.get_close_matches(model.provider, providers, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
             unknown.append(
                 f"{who}: unknown model provider {model.provider!r} "
-                f"(known: {', '.join(sorted(providers))})"
+                f"({hint}known: {', '.join(sorted(providers))})"
             )
             continue
         variables = key_variables(model)
@@ -136,6 +145,8 @@ def preflight(configs: Sequence[Configuration]) -> list[str]:
         module, package = PROVIDER_PACKAGES.get(model.provider, ("", ""))
         if module and not _module_available(module):
             packages.setdefault(package, []).append(who)
+        if model.provider == "ollama":
+            ollama.append((who, model))
     problems = list(unknown)
     for variables, models in keys.items():
         alternatives = f" (or {', '.join(variables[1:])})" if len(variables) > 1 else ""
@@ -145,7 +156,63 @@ def preflight(configs: Sequence[Configuration]) -> list[str]:
             f"Python package {package} is not installed (pip install {package}); "
             f"needed by {_few(models)}"
         )
+    if servers:
+        problems += ollama_problems(ollama)
     return problems
+
+
+#: Where Inspect's ollama provider connects unless the model has a base_url or
+#: ``OLLAMA_BASE_URL`` is set.
+OLLAMA_BASE_URL = "http://localhost:11434/v1"
+
+
+def ollama_problems(models: Sequence[tuple[str, ModelSpec]], timeout: float = 3.0) -> list[str]:
+    """``(who, model)`` pairs of ``ollama/...`` models whose server does not answer or has not
+    pulled them: one message per server.  Asks each server once for its list of models
+    (``GET /api/tags``), which loads no model."""
+    servers: dict[str, list[tuple[str, ModelSpec]]] = {}
+    for who, model in models:
+        base = model.base_url or os.environ.get("OLLAMA_BASE_URL") or OLLAMA_BASE_URL
+        servers.setdefault(base, []).append((who, model))
+    problems = []
+    for base, members in servers.items():
+        try:
+            pulled = ollama_models(base, timeout)
+        except (OSError, ValueError) as error:
+            reason = getattr(error, "reason", None) or error
+            problems.append(
+                f"the Ollama server at {base} does not answer ({reason}); start it "
+                f"(`ollama serve`) or set OLLAMA_BASE_URL; needed by {_few(_who(members))}"
+            )
+            continue
+        missing = [(w, m) for w, m in members if not _pulled(m.id.split("/", 1)[1], pulled)]
+        if missing:
+            first = missing[0][1].id.split("/", 1)[1]
+            problems.append(
+                f"the Ollama server at {base} has not pulled {_few(_who(missing))}: "
+                f"`ollama pull {first}`{' etc.' if len(missing) > 1 else ''} first"
+            )
+    return problems
+
+
+def _who(members: Sequence[tuple[str, ModelSpec]]) -> list[str]:
+    return [who for who, _ in members]
+
+
+def ollama_models(base_url: str, timeout: float = 3.0) -> set[str]:
+    """Names of the models an Ollama server has pulled (``gemma3:1b``); ``base_url`` as the
+    ollama provider takes it (with or without the OpenAI-compatible ``/v1``)."""
+    root = base_url.rstrip("/").removesuffix("/v1")
+    with urllib.request.urlopen(f"{root}/api/tags", timeout=timeout) as response:  # noqa: S310
+        listing = json.load(response)
+    if not isinstance(listing, dict) or not isinstance(listing.get("models"), list):
+        raise ValueError("its /api/tags is not an Ollama model list")
+    return {str(entry.get("name")) for entry in listing["models"] if isinstance(entry, dict)}
+
+
+def _pulled(name: str, pulled: set[str]) -> bool:
+    """Whether ``name`` (``gemma3:1b``, or ``phi4`` meaning ``phi4:latest``) is pulled."""
+    return name in pulled or (":" not in name and f"{name}:latest" in pulled)
 
 
 def _few(items: Sequence[str], shown: int = 4) -> str:

@@ -7,6 +7,7 @@ file.  Problems are collected (not raised one by one) so that a user fixes a fil
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import re
@@ -105,7 +106,9 @@ def load_study(study: str | Path) -> Study:
     except (OSError, UnicodeDecodeError) as error:
         raise SourceError(f"{path}: cannot read the study file: {error}") from None
     try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+        stream = io.StringIO(text)
+        stream.name = str(path)  # YAML errors then say "in <the file>, line ..."
+        raw = yaml.load(stream, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as error:
         raise StudyError(f"{path}: not valid YAML: {error}") from None
     return parse_study(raw, path=path)
