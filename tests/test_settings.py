@@ -368,10 +368,10 @@ def test_sweep_names_are_unique(livenli):
 
 
 def test_fixture_with_its_gap_as_a_parse_failure(ministral, livenli):
-    """Replaying the fixture through Inspect turns its one absent answer (140440e, trial 4)
-    into an empty-reply parse failure: distributions are unchanged, the parse rate drops to
-    609/610, and alpha (failures as a category) moves from 0.50 to 0.49; with failures as
-    missing values it stays 0.50."""
+    """The fixture's one absent answer (140440e, trial 4) as a parse failure (what a replay
+    gave before it scored absent answers ``no_annotation``): distributions are unchanged, the
+    parse rate drops to 609/610, and alpha (failures as a category) moves from 0.50 to 0.49;
+    with failures as missing values it stays 0.50."""
     gap = ministral.iloc[[0]].assign(sent_id="140440e", trial=4, class_simple="error",
                                      class_multi="error", parsed=False)  # fmt: skip
     table = conform(pd.concat([ministral, gap]))
