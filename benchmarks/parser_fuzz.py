@@ -6,10 +6,12 @@ Each reply starts from a well-formed answer in one of many legal spellings (labe
 synonyms, capitals, lists, any separator; single quotes; trailing commas; code fences; text
 around the JSON; reasoning blocks; missing highlights) and then gets 0-3 random mutations:
 truncation, deletion or insertion of braces/quotes/colons, a wrong label, random unicode, a
-second conflicting object, an unclosed ``<think>``, deep nesting or a huge input.  The script
-prints the count per outcome (parsed or failure category), the number of exceptions (must be
-0), the number of ``parser_error`` results (must be 0) and the parsing speed.  Exit status 1
-when either must-be-zero count is not.
+second conflicting object, an unclosed ``<think>``, deep nesting or a huge input.  Replies that
+still are exactly the format the system prompt asks for (strict JSON, canonical label, string
+explanation and highlights) are drawn again, so the corpus holds ``--n`` malformed replies.
+The script prints the count per outcome (parsed or failure category), the number of
+exceptions (must be 0), the number of ``parser_error`` results (must be 0) and the parsing
+speed.  Exit status 1 when either must-be-zero count is not.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from inspect_partynli.labels import LABELS
+from inspect_partynli.labels import LABELS, multi_label
 from inspect_partynli.parsing import FAILURE_REASONS, parse_reply
 
 SPELLINGS = {
@@ -134,6 +136,35 @@ MUTATIONS: list[tuple[float, Callable[[random.Random, str], str]]] = [
 ]
 
 
+#: The label strings the system prompt allows: sorted, hyphen-joined, lower case.
+CANONICAL_LABELS = frozenset(
+    multi_label(label for i, label in enumerate(LABELS) if mask >> i & 1) for mask in range(1, 8)
+)
+
+
+def is_well_formed(text: str) -> bool:
+    """Whether ``text`` is exactly what the system prompt asks for: one strict JSON object
+    with ``classification.label`` a canonical label, a string explanation and string
+    highlights (nothing around it, no other keys)."""
+    try:
+        reply = json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(reply, dict) or set(reply) != {"classification", "highlights"}:
+        return False
+    classification, highlights = reply["classification"], reply["highlights"]
+    return (
+        isinstance(classification, dict)
+        and set(classification) == {"label", "explanation"}
+        and isinstance(classification["label"], str)
+        and classification["label"] in CANONICAL_LABELS
+        and isinstance(classification["explanation"], str)
+        and isinstance(highlights, dict)
+        and set(highlights) == {"context", "statement"}
+        and all(isinstance(value, str) for value in highlights.values())
+    )
+
+
 def malformed_reply(rng: random.Random) -> str:
     """A valid reply with 0-3 random mutations."""
     text = valid_reply(rng)
@@ -147,7 +178,14 @@ def malformed_reply(rng: random.Random) -> str:
 def run(n: int = 10_000, seed: int = 0) -> dict:
     """Parse ``n`` generated replies; return outcome counts, exceptions and timing."""
     rng = random.Random(seed)
-    replies = [malformed_reply(rng) for _ in range(n)]
+    replies: list[str] = []
+    redrawn = 0
+    while len(replies) < n:
+        text = malformed_reply(rng)
+        if is_well_formed(text):
+            redrawn += 1
+        else:
+            replies.append(text)
     stop_reasons = [rng.choice([None, "stop", "max_tokens"]) for _ in range(n)]
     outcomes: Counter[str] = Counter()
     exceptions: list[str] = []
@@ -169,6 +207,7 @@ def run(n: int = 10_000, seed: int = 0) -> dict:
     valid_seconds = time.perf_counter() - start
     return {
         "n": n,
+        "redrawn": redrawn,
         "chars": sum(map(len, replies)),
         "outcomes": outcomes,
         "exceptions": exceptions,
@@ -186,7 +225,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = run(args.n, args.seed)
     outcomes = result["outcomes"]
-    print(f"replies: {result['n']:,} ({result['chars']:,} characters), seed {args.seed}")
+    print(
+        f"malformed replies: {result['n']:,} ({result['chars']:,} characters), seed {args.seed}; "
+        f"{result['redrawn']:,} well-formed draws redrawn"
+    )
     for outcome in ("parsed", *FAILURE_REASONS):
         print(f"  {outcome:<15} {outcomes.get(outcome, 0):>7,}")
     unknown = set(outcomes) - {"parsed", *FAILURE_REASONS}

@@ -224,6 +224,8 @@ def test_conflicting_answers():
         ("entailment: | either", "either-true"),
         ("Contradiction|:entailment", "false-true"),
         ("true (most likely)", "true"),
+        ("entailment (true)", "true"),
+        ("neutral (either true or false), contradiction", "either-false"),
         ("either (can be either true or false)", "either"),
         ("**false**", "false"),
         ("\u201ctrue\u201d", "true"),
@@ -247,6 +249,8 @@ def test_label_spelling(label, multi):
         "42",
         3,
         "true: is most likely false",  # the option's text contradicts its name
+        "true (false)",  # so does the parenthesis
+        "entailment (is most likely false)",
         "can be either true or :false",  # "X: label" only after a key word such as "label"
     ],
 )
@@ -477,3 +481,10 @@ def test_benchmark_corpus_small_version():
     assert result["exceptions"] == []
     assert set(result["outcomes"]) <= {"parsed", *FAILURE_REASONS} - {"parser_error"}
     assert sum(result["outcomes"].values()) == 300
+    # the corpus holds only malformed replies: the exact prompt format is drawn again
+    strict = json.dumps(answer("either-true"))
+    assert module.is_well_formed(strict)
+    assert not module.is_well_formed(f"```json\n{strict}\n```")
+    assert not module.is_well_formed(json.dumps(answer("true-either")))
+    assert not module.is_well_formed(json.dumps(answer(["true"])))
+    assert not module.is_well_formed(strict[:-1])

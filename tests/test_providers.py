@@ -246,13 +246,19 @@ def test_model_argument_errors(name, args, message):
 
 
 def test_data_argument(tmp_path, items, livenli):
-    from inspect_partynli.livenli import DataNotFoundError, resolve_livenli
+    from inspect_ai._util.error import PrerequisiteError
+
+    from inspect_partynli.livenli import DataFormatError, DataNotFoundError, resolve_livenli
 
     explicit = PartyNLIModelAPI("livenli-annotators", data=str(resolve_livenli().parent))
     assert _label(explicit.reply(messages(items, "78105n"), 2)) == "either-false"
-    missing = PartyNLIModelAPI("livenli-annotators", data=str(tmp_path))
-    with pytest.raises(DataNotFoundError):
-        missing.reply(messages(items, "78105n"), 1)
+    # a wrong -M data=PATH fails when the model is made, as one message in Inspect's CLI
+    with pytest.raises(DataNotFoundError, match=f"LiveNLI not found at {tmp_path}") as error:
+        PartyNLIModelAPI("livenli-annotators", data=str(tmp_path))
+    assert isinstance(error.value, PrerequisiteError)
+    (tmp_path / "livenli.csv").write_text("uid,premise\n1,x\n")
+    with pytest.raises(DataFormatError, match="is not LiveNLI: missing column"):
+        PartyNLIModelAPI("livenli-annotators", data=str(tmp_path))
 
 
 def test_argument_errors_print_without_traceback_in_inspect():

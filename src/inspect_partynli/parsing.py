@@ -110,6 +110,7 @@ _THINK_OPEN = re.compile(r"<(think|thinking|reasoning)>", re.IGNORECASE)
 _THINK_CLOSE = re.compile(r"</(think|thinking|reasoning)>", re.IGNORECASE)
 _FENCE = re.compile(r"```[A-Za-z0-9_-]*")
 _SPAN = re.compile(r"<<(.*?)>>", re.DOTALL)
+_PARENTHESIS = re.compile(r"\((.*?)(?:\)|$)")
 _PY_LITERALS = {"True": "true", "False": "false", "None": "null"}
 _CLOSERS = frozenset(",}]:")
 _JSON_ESCAPES = frozenset('"\\/bfnrtu')
@@ -164,12 +165,15 @@ def _exact_label(token: str) -> str | None:
 
 def _label_of_token(token: str) -> str | None:
     """The label of one token (no separators), also in the forms "either (can be ...)",
-    "true: is most likely to be true" (head and tail must not name different labels) and
-    "label: true"."""
+    "true: is most likely to be true" (head and tail, or a label and its parenthesis, must not
+    name different labels: "true (false)" is unknown) and "label: true"."""
     found = _exact_label(token)
     if found is None and "(" in token:
-        bare = re.sub(r"\(.*?(\)|$)", " ", token)
+        bare = _PARENTHESIS.sub(" ", token)
         found = _exact_label(bare) if bare.strip(_TOKEN_JUNK) else None
+        asides = {_exact_label(aside) for aside in _PARENTHESIS.findall(token)} - {None}
+        if found is not None and asides - {found}:
+            return None
     if found is None and ":" in token:
         head, _, tail = token.partition(":")
         head_label, tail_label = _exact_label(head), _exact_label(tail)

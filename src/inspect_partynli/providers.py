@@ -24,10 +24,12 @@ reply is a pure function of the item and the epoch):
     short for ``-M participant=NAME`` and puts the participant's name in the log's model.
 
 Both take ``-M data=PATH`` for LiveNLI (default: the usual resolution, see
-:func:`~inspect_partynli.livenli.resolve_livenli`).  The item is identified from the user
-prompt (its premise and hypothesis), so the model answers the task's prompts whatever the
-sample ids; the epoch comes from Inspect's active sample (1 outside an eval).  Every output
-carries ``usage`` (whitespace word counts) so Inspect never needs a tokenizer.
+:func:`~inspect_partynli.livenli.resolve_livenli`); an explicit path is loaded when the model
+is created, so a wrong one stops the run with one message before any sample starts.  The item
+is identified from the user prompt (its premise and hypothesis), so the model answers the
+task's prompts whatever the sample ids; the epoch comes from Inspect's active sample (1
+outside an eval).  Every output carries ``usage`` (whitespace word counts) so Inspect never
+needs a tokenizer.
 """
 
 from __future__ import annotations
@@ -286,6 +288,8 @@ class PartyNLIModelAPI(ModelAPI):
             raise UsageError(f"participant given twice: {name!r} and {participant!r}")
         self.kind = kind
         self.data = data
+        if data:  # an explicit -M data=PATH is checked now (no download), not mid-run
+            self._livenli  # noqa: B018 - loads and caches LiveNLI, raising SourceError if bad
         if kind == REPLAY:
             if not path:
                 raise UsageError("partynli/replay needs the file to replay: -M path=FILE")
