@@ -142,18 +142,6 @@ def print_warnings(command: str, messages: Sequence[str]) -> None:
         print(f"partynli {command}: warning: {message}", file=sys.stderr)
 
 
-@contextmanager
-def warnings_to_stderr(command: str) -> Iterator[None]:
-    """Show :class:`AnnotationWarning` s as one line each: ``partynli CMD: warning: ...``
-    (also when the block fails)."""
-    messages: list[str] = []
-    try:
-        with collected_warnings() as messages:
-            yield
-    finally:
-        print_warnings(command, messages)
-
-
 def read_sources(args: argparse.Namespace, command: str, **options: object) -> pd.DataFrame:
     """The annotation table of ``args.sources`` for a command.
 

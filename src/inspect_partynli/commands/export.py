@@ -21,10 +21,6 @@ from ._arguments import (
     read_sources,
 )
 
-# kept importable from here (the explanations command uses them)
-from ._arguments import parse_mapping as parse_mapping
-from ._arguments import warnings_to_stderr as warnings_to_stderr
-
 NAME = "export"
 HELP = "Write Inspect logs and PartyNLI files as one PartyNLI-schema CSV or Parquet file."
 
