@@ -174,6 +174,14 @@ def test_pool_by_experiment_and_input_errors(tmp_path):
     )  # fmt: skip
     assert {"humans", "a", "b"} <= set(summary["group"])
     assert "m1 [a]" in set(summary["group"])
+    table["temperature"] = [None] * 3 + [0.0, 0.7, 0.7, 0.7, 0.7]
+    _, _, by_temperature = explanation_metrics(
+        table, ITEMS, encoder="none", style_encoder="none", pool_by="temperature",
+        progress=False, notify=None,
+    )  # fmt: skip
+    pools = by_temperature[by_temperature["kind"] == "pool"]
+    assert set(pools["group"]) == {"humans", "temperature=0.0", "temperature=0.7"}
+    assert "m2 [temperature=0.7]" in set(by_temperature["group"])
     with pytest.raises(UsageError, match="not in LiveNLI"):
         bad = tiny_table()
         bad.loc[0, "sent_id"] = "nope"

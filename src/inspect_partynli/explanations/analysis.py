@@ -5,7 +5,8 @@ tables out (per explanation, per (item, label) group, summary per group of parti
 
 *Pools* are the populations compared: ``humans`` (rows with ``participant_type == 'human'``)
 and ``participants`` (every other row; with ``pool_by='experiment'`` one pool per value of that
-column instead, e.g. ``model_mix_lo``).  Within a pool:
+column instead, e.g. ``model_mix_lo``; values of a numeric column are named
+``column=value``, e.g. ``temperature=0.7``).  Within a pool:
 
 * lexical metrics (``wc``, ``V``, ``JAC``; :mod:`.lexical`) are per explanation;
 * vector metrics (``D_pair``, ``D_cent``, ``D_max``; :mod:`.vectors`) are per (item, label)
@@ -151,6 +152,8 @@ def prepare_explanations(
         frame["pool"] = np.where(is_human, HUMAN_POOL, PARTICIPANT_POOL)
     else:
         values = rows[pool_by].astype(str).reset_index(drop=True)
+        if pd.api.types.is_numeric_dtype(rows[pool_by]):  # "temperature=0.7", not "0.7"
+            values = f"{pool_by}=" + values
         frame["pool"] = np.where(is_human, HUMAN_POOL, values)
     frame = frame.join(texts, on="sent_id")
     grams = {uid: item_ngrams((row.premise, row.hypothesis), n) for uid, row in texts.iterrows()}
