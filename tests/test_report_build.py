@@ -144,6 +144,25 @@ def test_cli_unknown_group_member(tmp_path, fixture_csv, capsys):
                  "--group", "lo=ministral-8b,gpt-9", "--no-progress"])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2 and "gpt-9" in err
+    assert not (tmp_path / "o").exists()  # refused before the output folder was made
+
+
+def test_cli_bad_encoder_fails_before_reading_or_writing(tmp_path, fixture_csv, capsys):
+    code = main(["report", str(fixture_csv), "-o", str(tmp_path / "o"), "--encoder",
+                 str(tmp_path / "no-such-model"), "--no-progress"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "no-such-model" in err[0], err
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_study_report_refuses_a_non_empty_report_folder_first(tmp_path, capsys):
+    """The study's default output folder is checked before any of its logs is read."""
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "mine.txt").write_text("keep")
+    code = main(["report", "offline", "--log-dir", str(tmp_path), "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "not empty" in err[0], err
+    assert [p.name for p in (tmp_path / "report").iterdir()] == ["mine.txt"]
 
 
 def test_cli_force_and_progress(tmp_path, fixture_csv, capsys):
@@ -199,6 +218,23 @@ def test_explanation_figures_with_stub_encoder(tmp_path, fixture_csv, livenli):
     projection = pd.read_csv(out / "projection.csv")
     assert projection["sent_id"].nunique() == 8
     assert set(projection["participant_type"]) == {"human", "model"}
+
+
+def test_missing_style_model_is_listed_as_skipped(tmp_path, fixture_csv, livenli, monkeypatch):
+    """A style model that is not available locally: the report says so (not only stderr),
+    and the semantic representation is named by its model."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    csv = write_study_csv(tmp_path / "tiny.csv", fixture_csv, livenli, items=3)
+    result = build_report(
+        [csv], tmp_path / "out", encoder=HashEncoder(), style_encoder="no-org/no-style-model",
+        random_mix_draws=5, random_mix_size=2, progress=False, projection_items=3,
+    )  # fmt: skip
+    skipped = dict(result.skipped)
+    why = skipped["style representation of the vector metrics (Figure 4 right)"]
+    assert "no-org/no-style-model" in why and "not available locally" in why
+    markdown = (result.out_dir / "report.md").read_text()
+    assert "| semantic (hash-encoder) |" in markdown and "| TF-IDF |" in markdown
+    assert "style representation of the vector metrics" in markdown.split("## Skipped")[1]
 
 
 def test_explanations_with_offline_minilm(tmp_path, fixture_csv, livenli):
@@ -309,3 +345,44 @@ def test_subset_chaosnli_applies_everywhere(tmp_path, fixture_csv):
     table5 = pd.read_csv(out / "table5.csv").set_index("name")
     assert table5.loc["ministral-8b", "n_items"] == 50
     assert (out / "report.html").read_text().count('<details class="item"') == 50
+
+
+def test_report_of_the_chaosnli_items_with_declared_groups(tmp_path, fixture_csv, livenli):
+    """A study run on the 50 ChaosNLI items only (as the offline study): every table's human
+    row is over those 50 items, per-item views show MODEL MIX all whatever the order of the
+    declared groups, and figures name a participant without its unit details."""
+    from inspect_partynli.livenli import subset_uids
+    from report_data import replayed_humans, study_table
+
+    chaos = set(subset_uids(livenli, "chaosnli"))
+    table = study_table(fixture_csv, livenli)
+    table = table[table["participant"].isin(["ministral-8b", "ministral-shifted"])]
+    humans = replayed_humans(livenli).assign(experiment="model_mix_hi")
+    sweep = humans.assign(experiment="temperature_sweep", temperature=humans["trial"] * 0.2,
+                          trial=1)  # fmt: skip
+    table = pd.concat([table, humans, sweep], ignore_index=True)
+    csv = tmp_path / "chaos.csv"
+    table[table["sent_id"].isin(chaos)].to_csv(csv, index=False)
+    groups = {"lo": ["ministral-8b"], "all": ["ministral-8b", "ministral-shifted"]}
+    result = build_report(
+        [csv], tmp_path / "out", groups=groups, explanations=False, random_mix_draws=10,
+        random_mix_size=2, progress=False,
+    )  # fmt: skip
+    out = result.out_dir
+    markdown = (out / "report.md").read_text()
+    assert "Main setting for per-item views: MODEL MIX all." in markdown
+    assert "computed over the 50 ChaosNLI items (the only items annotated)" in markdown
+    table5 = pd.read_csv(out / "table5.csv").set_index("name")
+    assert table5.loc["Human", "n_items"] == 50
+    assert round(table5.loc["Human", "H"], 2) == 0.64  # the paper's LiveNLI H on 50 items
+    assert round(table5.loc["Human", "H_std"], 2) == 0.23
+    table2 = pd.read_csv(out / "table2.csv").set_index("name")
+    assert table2.loc["MODEL MIX lo", "parameters"] == "1 participant"
+    assert table2.loc["MODEL MIX all", "parameters"] == "2 participants"
+    per_item = pd.read_csv(out / "per_item.csv")
+    assert set(per_item["setting"]) >= {"MODEL MIX all", "MODEL MIX lo"}
+    shares = pd.read_csv(out / "label_shares.csv")
+    assert {"livenli-annotators", "ministral-8b", "ministral-shifted"} <= set(shares["participant"])
+    assert not any("(" in name for name in shares["participant"])
+    assert (out / "figure9.png").read_bytes()[:8] == PNG_MAGIC
+    assert "-0.00" not in markdown and "-0.00" not in (out / "report.html").read_text()

@@ -110,11 +110,13 @@ def _report_study(study_path: str, args: argparse.Namespace, options) -> int:
     import tempfile
     from pathlib import Path
 
-    from ..report.build import build_report
+    from ..report.build import build_report, check_out_dir
     from ..study import load_study, report_inputs, write_report_table
 
     study = load_study(study_path)
     root = Path(args.log_dir or study.default_log_dir)
+    out = Path(args.out) if args.out else root / "report"
+    check_out_dir(out, force=options.force)  # refuse before reading every log of the study
     inputs = report_inputs(
         study, root, explanations=options.explanations, progress=options.progress
     )
@@ -128,7 +130,6 @@ def _report_study(study_path: str, args: argparse.Namespace, options) -> int:
     if options.data is None:
         options.data = study.data
     options.single = inputs.single  # Table 2's SINGLE row: the study's choice
-    out = Path(args.out) if args.out else root / "report"
     with tempfile.TemporaryDirectory(prefix="partynli-study-") as folder:
         table = write_report_table(inputs, folder)
         result = build_report([table], out, options)

@@ -139,6 +139,7 @@ class _Builder:
         self.report = Report(title="PartyNLI report: label and explanation variation")
         self.files: list[Path] = []
         self.figures_section = Section("Figures")
+        self.encoders = Encoders()
         from .. import livenli as livenli_module
 
         self.humans = livenli_module.human_annotation_table(livenli_df)
@@ -172,6 +173,43 @@ class _Builder:
                 traceback.print_exc(file=sys.stderr)
 
 
+@dataclass
+class Encoders:
+    """The explanation encoders, resolved once per report (so a model loads once and each
+    note is printed once), with what a reader must know about them."""
+
+    semantic: object = "none"  # an Encoder, or "none" (no semantic representation)
+    style: object = "none"
+    notes: list[str] = field(default_factory=list)  # e.g. "... using MiniLM instead"
+    style_missing: str = ""  # why the style representation is absent (not switched off)
+    semantic_missing: str = ""
+
+    @classmethod
+    def resolve(cls, options: ReportOptions) -> Encoders:
+        """Resolve ``options.encoder`` / ``options.style_encoder`` (nothing when explanations
+        are off).  Raises :class:`UsageError` for an encoder path that does not exist."""
+        encoders = cls()
+        if not options.explanations:
+            return encoders
+        from ..explanations import resolve_semantic_encoder, resolve_style_encoder
+
+        def resolve(function, spec) -> tuple[object, str]:
+            said: list[str] = []  # the resolver's notes (fallback used, model missing)
+            encoder = function(spec, notify=said.append)
+            for message in said:
+                print(f"partynli report: note: {message}", file=sys.stderr)
+            encoders.notes += said
+            # None after a note: the model is missing (after none: the user switched it off)
+            return ("none", said[-1] if said else "") if encoder is None else (encoder, "")
+
+        encoders.semantic, encoders.semantic_missing = resolve(
+            resolve_semantic_encoder, options.encoder
+        )
+        encoders.style, encoders.style_missing = resolve(resolve_style_encoder,
+                                                         options.style_encoder)  # fmt: skip
+        return encoders
+
+
 class _Skip(Exception):
     """Raised inside a part: the inputs do not allow it (the message says why)."""
 
@@ -203,6 +241,7 @@ def build_report(
         raise UsageError(f"unknown subset {options.subset!r}; choose all or chaosnli")
     paths = check_sources(sources)
     out = check_out_dir(out_dir, force=options.force)
+    encoders = Encoders.resolve(options)  # a bad --encoder fails before anything is read
     livenli_df = livenli_module.load_livenli(options.data)
     table = load_annotations(paths, explanations=options.explanations, progress=options.progress)
     if table.empty or not (table["participant_type"] != "human").any():
@@ -210,9 +249,10 @@ def build_report(
     unknown = sorted(set(table["sent_id"]) - set(livenli_df["uid"]))
     if unknown and len(unknown) == table["sent_id"].nunique():
         raise SourceError("no annotated item is a LiveNLI item (are these livenli logs?)")
-    out.mkdir(parents=True, exist_ok=True)
     builder = _Builder(table, livenli_df, out, options)
-    parts = _parts(builder)
+    builder.encoders = encoders
+    parts = _parts(builder)  # user errors (an unknown group member) surface here
+    out.mkdir(parents=True, exist_ok=True)  # only once the inputs are known to be usable
     with _Steps(len(parts) + 1, options.progress) as steps:
         for what, function in parts:
             steps.step(what)

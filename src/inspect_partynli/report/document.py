@@ -8,6 +8,7 @@ say the same thing.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,7 +81,7 @@ class Report:
 
 # ----------------------------------------------------------------------------- Markdown
 def format_cell(value: object, digits: int = 2) -> str:
-    """A table cell as text: floats rounded, NaN/None as an en dash."""
+    """A table cell as text: floats rounded (never ``-0.00``), NaN/None as an en dash."""
     if value is None:
         return "–"
     if isinstance(value, float):
@@ -91,12 +92,30 @@ def format_cell(value: object, digits: int = 2) -> str:
     return str(value)
 
 
+#: A cell that reads as a number: ``0.64``, ``-0.12 (0.30)``, ``1.7e-87``, ``122`` or ``–``.
+NUMBER_TEXT = re.compile(r"^(–|[-+]?\d[\d,]*(\.\d+)?(e[-+]?\d+)?( \([-+]?\d+(\.\d+)?\))?)$")
+
+
+def is_number_column(column: pd.Series) -> bool:
+    """Numbers (or number-like text such as ``0.64 (0.23)``): right-aligned, never wrapped."""
+    if pd.api.types.is_numeric_dtype(column):
+        return True
+    if not (pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)):
+        return False
+    values = column.dropna()
+    return (
+        len(values) > 0
+        and all(isinstance(v, str) and NUMBER_TEXT.match(v) for v in values)
+        and not all(v == "–" for v in values)
+    )
+
+
 def markdown_table(frame: pd.DataFrame, *, digits: int = 2, index: bool = False) -> str:
     """A DataFrame as a GitHub-flavoured Markdown table (no extra dependency)."""
     data = frame.reset_index() if index else frame
     header = [str(c) for c in data.columns]
     rows = [[format_cell(v, digits).replace("|", "\\|") for v in row] for row in data.to_numpy()]
-    numeric = [pd.api.types.is_numeric_dtype(data[c]) for c in data.columns]
+    numeric = [is_number_column(data[c]) for c in data.columns]
     align = ["---:" if n else ":---" for n in numeric]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]

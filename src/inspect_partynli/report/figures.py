@@ -35,6 +35,7 @@ from matplotlib.colors import BoundaryNorm, ListedColormap  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from ..labels import ERROR_LABEL, LABELS  # noqa: E402
 
@@ -130,9 +131,9 @@ def entropy_js(
     x = np.arange(n)
     ax.bar(x - 0.2, data[h_human], width=0.4, color=HUMAN_COLOR, label=f"H {human_name}")
     ax.bar(x + 0.2, data[h_setting], width=0.4, color=MODEL_COLOR, label=f"H {setting_name}")
-    ax.scatter(
+    ax.scatter(  # clip_on: a JS of 0 sits on the x axis, drawn whole
         x, data[js], marker="s", s=22, color="white", edgecolors="black", linewidths=0.9,
-        zorder=3, label=f"JS ({setting_name} vs humans)",
+        zorder=3, clip_on=False, label=f"JS ({setting_name} vs humans)",
     )  # fmt: skip
     ax.axhline(math.log(len(LABELS)), color="grey", linestyle=":", linewidth=0.8)
     ax.text(n - 0.5, math.log(len(LABELS)), "max H = ln 3", ha="right", va="bottom", fontsize=8)
@@ -142,8 +143,9 @@ def entropy_js(
     ax.set_xticklabels(data.index, rotation=90, fontsize=7 if n <= 60 else 6)
     ax.set_xlabel("item (LiveNLI uid), ordered by human entropy")
     ax.set_ylabel("entropy H (nats) / JS distance")
-    ax.set_title(f"Per-item entropy: {human_name} vs {setting_name} ({n} items)")
-    ax.legend(loc="upper right", ncol=3, frameon=False)
+    ax.set_title(f"Per-item entropy: {human_name} vs {setting_name} ({n} items)", pad=26)
+    # above the bars (never over them or the y axis, whatever the setting's name's length)
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
     return fig
 
 
@@ -175,8 +177,8 @@ def label_distribution(shares: pd.DataFrame, *, title: str | None = None) -> Fig
         consistency = pd.to_numeric(group.get("consistency"), errors="coerce")
         if consistency is not None and consistency.notna().any():
             order = group.assign(_c=consistency).sort_values("_c", ascending=True).index
-        else:
-            order = group.index
+        else:  # in the given order, first on top (rows are drawn bottom-up)
+            order = group.index[::-1]
         group = group.loc[order]
         y = np.arange(len(group))
         left = np.zeros(len(group))
@@ -441,6 +443,7 @@ def random_mix_histograms(
             ax.axvline(value, color=colors[i % len(colors)], linestyle=styles[i % len(styles)],
                        linewidth=1.6, label=name)  # fmt: skip
         ax.set_xlabel(names.get(metric, metric))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # tick labels never run together
         if k % n_cols == 0:
             ax.set_ylabel("draws")
     handles, labels = axes.flat[0].get_legend_handles_labels()

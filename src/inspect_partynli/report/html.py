@@ -14,7 +14,7 @@ import math
 import pandas as pd
 
 from ..labels import ERROR_LABEL, LABELS
-from .document import Figure, ItemCard, Paragraph, Report, Table, format_cell
+from .document import Figure, ItemCard, Paragraph, Report, Table, format_cell, is_number_column
 from .figures import LABEL_COLORS
 
 CSS = """
@@ -113,7 +113,7 @@ def _block(block: Paragraph | Table | Figure | ItemCard) -> str:
 
 def html_table(frame: pd.DataFrame, *, digits: int = 2) -> str:
     """A DataFrame as an HTML table (numbers right-aligned), values escaped."""
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
+    numeric = [is_number_column(frame[c]) for c in frame.columns]
     head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
     rows = []
     for values in frame.itertuples(index=False):

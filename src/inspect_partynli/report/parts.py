@@ -51,12 +51,18 @@ class Context:
             self.mixes.append(st.Setting("all", "mix", tuple(self.plain_units)))
         if groups:
             self.mixes += st.group_settings(self.coded, dict(groups))
-        self.main = self.mixes[0] if self.mixes else singles[0]
+        # per-item views show MODEL MIX all (the paper's Figure 2), else the first mix
+        self.main = next((m for m in self.mixes if m.name == "all"), None) or (
+            self.mixes[0] if self.mixes else singles[0]
+        )
         self.main_name = _setting_name(self.main)
         subset = builder.options.subset
         self.subset_table2 = subset or "chaosnli"
         self.subset_rest = subset or "all"
-        chaos_items = set(builder.subset_uids["chaosnli"]) & set(builder.models["sent_id"])
+        annotated = set(builder.models["sent_id"])
+        chaos_items = set(builder.subset_uids["chaosnli"]) & annotated
+        if subset is None and annotated <= set(builder.subset_uids["chaosnli"]):
+            self.subset_rest = "chaosnli"  # only ChaosNLI items annotated: humans on the same
         if subset is None and not chaos_items:  # no ChaosNLI item annotated: use them all
             self.subset_table2 = "all"
             builder.report.skip(
@@ -65,6 +71,16 @@ class Context:
             )
         self.rows_unit = _unit_per_row(builder.models, self.units)
         self._singles_all: dict[str, dict] | None = None
+
+    def display_names(self, units) -> dict[str, str]:
+        """Short names of ``units`` for figure axes: the participant alone when no other of
+        these units belongs to it, else the unit name (which says what tells them apart)."""
+        shown = self.units[self.units["unit"].isin(list(units))]
+        counts = shown["participant"].value_counts()
+        return {
+            unit: participant if counts[participant] == 1 else unit
+            for unit, participant in zip(shown["unit"], shown["participant"], strict=True)
+        }
 
     def evaluate(self, settings, reference="livenli", subset=None):
         return st.evaluate_many(
@@ -104,7 +120,7 @@ def _parameters(setting: st.Setting, units: pd.DataFrame) -> str:
         sizes = members["num_params"].dropna()
         return "size " + ", ".join(f"{v:g}B" for v in sorted(sizes))
     if setting.kind == "mix":
-        return f"{len(members)} participants"
+        return f"{len(members)} participant{'' if len(members) == 1 else 's'}"
     return ""
 
 
@@ -152,6 +168,9 @@ def part_inputs(c: Context) -> None:
     show = units[["unit", "participant", "experiment", "num_params", "temperature", "top_p",
                   "n_trials", "items", "parse_rate"]]  # fmt: skip
     csv = b.write_csv(show, "participants.csv")
+    shown = show.copy()  # sizes and settings as given (8, 0.7), not rounded to 8.00, 0.70
+    for column in ("num_params", "temperature", "top_p"):
+        shown[column] = [("–" if pd.isna(v) else f"{v:g}") for v in show[column]]
     kinds = [f"{len(c.singles)} participant unit(s)"]
     if c.sweeps:
         kinds.append(f"{len(c.sweeps)} sweep(s)")
@@ -164,17 +183,32 @@ def part_inputs(c: Context) -> None:
             + ", ".join(kinds)
             + f". Human references: {b.livenli['worker_id'].nunique()} LiveNLI annotators "
             f"({len(b.livenli):,} annotations of {b.livenli['uid'].nunique()} items), "
-            "ChaosNLI and MNLI label distributions of the 50 items that have them."
+            f"ChaosNLI label counts of the {len(b.subset_uids['chaosnli'])} items that have "
+            "them and the MNLI annotators' labels (5 per item)."
         ),
-        Paragraph(
-            f"Main setting for per-item views: {c.main_name}. Table 2 is computed over the "
-            f"{'50 ChaosNLI' if c.subset_table2 == 'chaosnli' else 'all'} items, the other "
-            f"tables and figures over {'all' if c.subset_rest == 'all' else 'the 50 ChaosNLI'}"
-            " items."
+        Paragraph(f"Main setting for per-item views: {c.main_name}. {_items_sentence(c)}"),
+        Table(
+            shown,
+            "Participants (units: a participant per size / generation setting; num_params in "
+            "billions).",
+            csv,
         ),
-        Table(show, "Participants (units: a participant per size / generation setting).", csv),
     ]
     b.report.sections.append(section)
+
+
+def _items_sentence(c: Context) -> str:
+    """Which items each table is computed over, in words."""
+    chaos = f"the {len(c.b.subset_uids['chaosnli'])} ChaosNLI items"
+    every = f"all {len(c.b.subset_uids['all'])} items"
+    table2 = chaos if c.subset_table2 == "chaosnli" else every
+    rest = chaos if c.subset_rest == "chaosnli" else every
+    if table2 == rest:
+        only = c.b.options.subset is None and c.subset_rest == "chaosnli"
+        return f"Every table and figure is computed over {rest}" + (
+            " (the only items annotated)." if only else "."
+        )
+    return f"Table 2 is computed over {table2}, the other tables and figures over {rest}."
 
 
 def part_table2(c: Context) -> None:
@@ -297,9 +331,11 @@ def _human_individuals(c: Context) -> pd.DataFrame:
 def part_figure3_left(c: Context) -> None:
     models = c.b.models.assign(participant=c.rows_unit.to_numpy())
     models = models[models["participant"].isin(c.plain_units)]
+    names = c.display_names(c.plain_units)
+    models["participant"] = models["participant"].map(names)
     singles = c.singles_all()
     consistency = {
-        unit: (r["consistency"] if r.get("n_trials", 0) > 1 else math.nan)
+        names.get(unit, unit): (r["consistency"] if r.get("n_trials", 0) > 1 else math.nan)
         for unit, r in singles.items()
     }
     shares = tables.label_shares(pd.concat([_human_individuals(c), models]), consistency)
@@ -335,10 +371,11 @@ def part_figure3_right(c: Context) -> None:
     units = c.units[c.units["unit"].isin(c.plain_units) & (c.units["n_trials"] > 1)]
     if units.empty:
         raise c.skip("no participant has more than one trial")
-    table = c.b.models.assign(participant=c.rows_unit.to_numpy())
+    names = c.display_names(units["unit"])
+    table = c.b.models.assign(participant=c.rows_unit.map(names).to_numpy())
     order = sorted(units["unit"], key=lambda u: c.singles_all()[u]["consistency"], reverse=True)
     fig = figures.classification_heatmap(
-        table, by="trial", participants=order, **_item_order(c),
+        table, by="trial", participants=[names[u] for u in order], **_item_order(c),
     )  # fmt: skip
     c.b.add_figure(
         c.b.figures_section, fig, "figure3_right",
@@ -421,10 +458,14 @@ def part_explanations(c: Context) -> None:
 
     b = c.b
     table = _explanation_table(c)
+    encoders = b.encoders
     result = explanation_metrics(
-        table, b.livenli, encoder=b.options.encoder, style_encoder=b.options.style_encoder,
+        table, b.livenli, encoder=encoders.semantic, style_encoder=encoders.style,
         progress=b.options.progress,
     )  # fmt: skip
+    for what, why in (("semantic", encoders.semantic_missing), ("style", encoders.style_missing)):
+        if why:
+            b.report.skip(f"{what} representation of the vector metrics (Figure 4 right)", why)
     c.explanations = result
     csv = b.write_csv(result.summary, "explanations.csv")
     b.write_csv(result.per_group, "explanation_groups.csv")
@@ -432,17 +473,23 @@ def part_explanations(c: Context) -> None:
                 "explanation_lexical.csv")  # fmt: skip
     values = figure4_values(result)
     section = Section("Explanations")
-    encoders = sorted(set(result.summary.get("encoder", pd.Series(dtype=str)).dropna()))
+    used = sorted(set(result.summary.get("encoder", pd.Series(dtype=str)).dropna()))
     pools = result.summary[result.summary["kind"] == "pool"]
     shown = pools[["group", "metric", "representation", "encoder", "n", "median", "q1", "q3",
                    "mean", "p_value"]].copy()  # fmt: skip
+    shown["representation"] = [
+        representation_label(r, e) for r, e in zip(shown["representation"], shown["encoder"],
+                                                   strict=True)
+    ]  # fmt: skip
+    shown = shown.drop(columns="encoder")  # named in the representation
     shown["p_value"] = [("–" if pd.isna(p) else f"{p:.2g}") for p in shown["p_value"]]
+    notes = "".join(f" Note: {note}." for note in encoders.notes)
     section.blocks += [
         Paragraph(
             "Explanation variation (Section 5): de-lexicalised word count w_c, vocabulary size "
             "V and Jaccard similarity JAC per explanation; D_pair, D_cent, D_max: cosine "
             "distances within each (item, label) group. p_value: Mann-Whitney U vs humans. "
-            "Encoders: " + ", ".join(encoders) + "."
+            "Encoders: " + ", ".join(used) + "." + notes
         ),
         Table(shown, "Humans vs participants (pools).", csv),
     ]
@@ -483,7 +530,26 @@ def figure4_values(result) -> pd.DataFrame:
     from ..explanations import HUMAN_POOL
 
     vector["participant_type"] = np.where(vector["group"] == HUMAN_POOL, "human", "model")
+    if "encoder" in groups.columns:  # panels name the model, not only its role (e5 slot)
+        encoder = groups["encoder"].to_numpy()
+        vector["representation"] = [
+            representation_label(r, e)
+            for r, e in zip(vector["representation"], np.tile(encoder, 3), strict=True)
+        ]
     return pd.concat([lexical, vector], ignore_index=True)
+
+
+#: What each vector representation of :mod:`inspect_partynli.explanations` measures.
+REPRESENTATION_ROLES: dict[str, str] = {"e5": "semantic", "style": "style", "tfidf": "TF-IDF"}
+
+
+def representation_label(representation: str, encoder: object) -> str:
+    """``semantic (all-MiniLM-L6-v2)``: the representation's role and the model actually used
+    (the ``e5`` slot may hold the offline MiniLM fallback); TF-IDF and lexical as they are."""
+    role = REPRESENTATION_ROLES.get(str(representation))
+    if role is None or role == "TF-IDF" or not isinstance(encoder, str) or not encoder:
+        return role or str(representation)
+    return f"{role} ({encoder.rstrip('/').split('/')[-1]})"
 
 
 def part_projection(c: Context) -> None:
@@ -496,7 +562,7 @@ def part_projection(c: Context) -> None:
     if item is None:
         per_item = _per_item(c, c.main, c.subset_rest)
         item = per_item[per_item.index.isin(models_with)]["JS"].idxmin()
-    kwargs = {"encoder": b.options.encoder, "progress": b.options.progress}
+    kwargs = {"encoder": b.encoders.semantic, "progress": b.options.progress}
     one = explanation_projection(table, b.livenli, sent_ids=item, **kwargs)
     b.write_csv(one, "projection_item.csv")
     target = c.b.figures_section

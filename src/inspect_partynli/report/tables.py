@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import pandas as pd
 
 from ..labels import ERROR_LABEL, LABELS
+from .document import format_cell
 
 #: The human reference populations, in Table 2's column order, with their display names.
 POPULATION_NAMES: dict[str, str] = {"livenli": "LiveNLI", "chaosnli": "ChaosNLI", "mnli": "MNLI"}
@@ -49,9 +50,9 @@ def mean_std(mean: object, std: object = None, digits: int = 2) -> str:
     subscripts; an en dash for a missing value."""
     if mean is None or (isinstance(mean, float) and math.isnan(mean)):
         return "–"
-    text = f"{float(mean):.{digits}f}"
+    text = format_cell(float(mean), digits)  # never "-0.00"
     if std is not None and not (isinstance(std, float) and math.isnan(std)):
-        text += f" ({float(std):.{digits}f})"
+        text += f" ({format_cell(float(std), digits)})"
     return text
 
 
