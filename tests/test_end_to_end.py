@@ -19,6 +19,7 @@ import pytest
 from inspect_ai import eval as inspect_eval
 from inspect_ai.log import read_eval_log
 from inspect_ai.model import ModelOutput, ModelUsage, get_model
+from scipy.spatial.distance import jensenshannon
 
 from inspect_partynli import livenli as lv
 from inspect_partynli.labels import LABELS
@@ -87,6 +88,14 @@ def test_annotators_reproduce_livenli_distributions(annotators_log, livenli):
     same = (got.to_numpy().argmax(axis=1) == human.loc[got.index].to_numpy().argmax(axis=1))
     assert 0.98 < same.mean() < 1.0
     assert metric(annotators_log, "agree") == pytest.approx(same.mean())
+    # exactly one: 108847c's first 10 workers tie 5/5 either/false (tie -> either); all 25: false
+    assert list(got.index[~same]) == ["108847c"] and same.sum() == 121
+    assert got.loc["108847c"].to_dict() == {"either": 5.0, "false": 5.0, "true": 0.0}
+    # JS is 0 on the 110 items with 10 workers; the 12 others give a mean of 0.008 over 122
+    shares = got.div(got.sum(axis=1), axis=0)
+    distances = [jensenshannon(shares.loc[u], human.loc[u] / human.loc[u].sum()) for u in got.index]
+    assert metric(annotators_log, "js") == pytest.approx(sum(distances) / 122)
+    assert round(metric(annotators_log, "js"), 3) == 0.008
 
 
 def test_annotators_epoch_is_the_worker_whatever_the_concurrency(annotators_log, livenli):

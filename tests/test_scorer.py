@@ -228,6 +228,31 @@ def test_unannotated_replay_rows_are_not_replies():
     assert agree()([*sample_scores(), extra]) == pytest.approx(EXPECTED["agree"])
 
 
+def test_js_counts_an_exact_match_as_zero():
+    """scipy's jensenshannon gives NaN for 10 replies 6/3/1 against (0.6, 0.3, 0.1) (the sqrt of a
+    rounding-negative divergence); the item is an exact match and must count as 0, not vanish."""
+    exact = [
+        SampleScore(
+            score=reply_score(reply(label)),
+            sample_id="x",
+            sample_metadata=metadata((0.6, 0.3, 0.1)),
+        )
+        for label in ["either"] * 6 + ["false"] * 3 + ["true"]
+    ]
+    other = [
+        SampleScore(
+            score=reply_score(reply("true")), sample_id="y", sample_metadata=metadata((0, 0, 1))
+        )
+    ]
+    off = [  # z: q = (1, 0, 0), p = (0, 0, 1): disjoint, distance sqrt(log 2)
+        SampleScore(
+            score=reply_score(reply("either")), sample_id="z", sample_metadata=metadata((0, 0, 1))
+        )
+    ]
+    assert js()(exact) == 0.0
+    assert js()([*exact, *other, *off]) == pytest.approx(math.sqrt(math.log(2)) / 3)
+
+
 def test_metrics_order_of_scores_does_not_matter():
     scores = sample_scores()[::-1]
     assert agree()(scores) == pytest.approx(2 / 3)

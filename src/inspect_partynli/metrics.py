@@ -148,14 +148,18 @@ def js_distance(p: object, q: object, base: float | None = None) -> np.ndarray:
     ``JS(p, q) = sqrt((KL(p || m) + KL(q || m)) / 2)`` with ``m = (p + q) / 2`` (Lin 1991),
     natural logarithm by default.  Exactly :func:`scipy.spatial.distance.jensenshannon` with
     ``axis=-1`` (which is what it calls), except that a row of zeros in either input yields NaN
-    without a warning.  ``p`` and ``q`` broadcast against each other.
+    without a warning, and that equal distributions give 0: scipy takes the square root of a
+    divergence that rounding can make slightly negative (``[3, 6, 1]`` against
+    ``[0.3, 0.6, 0.1]`` gives NaN), which would silently drop exact matches from a mean.
+    ``p`` and ``q`` broadcast against each other.
     """
     p_arr, q_arr = _pair(p, q)
     p_arr, q_arr = np.broadcast_arrays(p_arr, q_arr)
     empty = (p_arr.sum(axis=-1) <= 0) | (q_arr.sum(axis=-1) <= 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         result = jensenshannon(p_arr, q_arr, base=base, axis=-1)
-    return np.where(empty, np.nan, result)
+    # finite non-negative rows (checked by _pair): NaN here is sqrt(-tiny), i.e. distance 0
+    return np.where(empty, np.nan, np.where(np.isnan(result), 0.0, result))
 
 
 def kl_divergence(p: object, q: object, eps: float = 1e-10) -> np.ndarray:
