@@ -155,6 +155,18 @@ def test_cli_bad_encoder_fails_before_reading_or_writing(tmp_path, fixture_csv, 
     assert not (tmp_path / "o").exists()
 
 
+def test_cli_naming_options(tmp_path, fixture_csv, capsys):
+    """--participant/--num-params (shared with metrics and export): malformed or with a study,
+    one error line and nothing written."""
+    code = main(["report", str(fixture_csv), "-o", str(tmp_path / "o"), "--participant", "x"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "--participant 'x'" in err[0], err
+    code = main(["report", "offline", "--log-dir", str(tmp_path), "--num-params", "m=8"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "do not go with a study" in err[0], err
+    assert not any(tmp_path.iterdir())
+
+
 def test_cli_study_report_refuses_a_non_empty_report_folder_first(tmp_path, capsys):
     """The study's default output folder is checked before any of its logs is read."""
     (tmp_path / "report").mkdir()

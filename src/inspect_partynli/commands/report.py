@@ -5,6 +5,17 @@ from __future__ import annotations
 import argparse
 
 from ..errors import UsageError
+from ._arguments import (
+    add_data,
+    add_naming,
+    add_progress,
+    add_sources,
+    add_subset,
+    collected_warnings,
+    naming,
+    print_warnings,
+    progress,
+)
 
 NAME = "report"
 HELP = (
@@ -14,9 +25,8 @@ HELP = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("sources", nargs="*", metavar="SOURCE",
-                        help="Inspect logs or log folders, PartyNLI CSV/Parquet files; or one "
-                        "study file (see --study)")  # fmt: skip
+    add_sources(parser, nargs="*", help="Inspect logs or log folders, PartyNLI CSV/Parquet "
+                "files; or one study file or packaged study name (see --study)")  # fmt: skip
     parser.add_argument("--study", metavar="STUDY",
                         help="report a study (YAML file or packaged name, as for "
                         "`partynli run`): its logs, groups, SINGLE")  # fmt: skip
@@ -25,13 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--out", metavar="DIR",
                         help="output folder (must be empty or absent unless --force); "
                         "with a study, default <log dir>/report")  # fmt: skip
-    parser.add_argument("--data", metavar="PATH",
-                        help="LiveNLI CSV or folder (default: $INSPECT_PARTYNLI_DATA)")  # fmt: skip
+    add_data(parser)
+    add_naming(parser)
     parser.add_argument("--group", action="append", default=[], metavar="NAME=P1,P2",
                         help="declare a MODEL MIX group (repeatable)")  # fmt: skip
-    parser.add_argument("--subset", choices=("all", "chaosnli"), default=None,
-                        help="items for every table and figure (default: Table 2 over the 50 "
-                        "ChaosNLI items, the rest over all 122, as in the paper)")  # fmt: skip
+    add_subset(parser, default=None, help="items for every table and figure (default: Table 2 "
+               "over the 50 ChaosNLI items, the rest over all 122, as in the paper)")  # fmt: skip
     parser.add_argument("--no-explanations", action="store_true",
                         help="skip explanation metrics and projections (fast)")  # fmt: skip
     parser.add_argument("--encoder", metavar="ID|PATH",
@@ -49,11 +58,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed for RandomMix (default 0)")
     parser.add_argument("--force", action="store_true",
                         help="overwrite files in a non-empty output folder")  # fmt: skip
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress(parser)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..report.build import ReportOptions, build_report
+    from ..report.build import ReportOptions
     from ..settings import parse_group
 
     groups: dict[str, tuple[str, ...]] = {}
@@ -64,22 +73,39 @@ def run(args: argparse.Namespace) -> int:
         groups[name] = members
     if args.draws < 1 or args.k < 1:
         raise UsageError("--draws and --k must be at least 1")
+    names = naming(args)
     options = ReportOptions(
         data=args.data, groups=groups, subset=args.subset,
         explanations=not args.no_explanations, encoder=args.encoder,
         style_encoder=args.style_encoder, random_mix_draws=args.draws, random_mix_size=args.k,
-        seed=args.seed, force=args.force, progress=not args.no_progress,
+        seed=args.seed, force=args.force, progress=progress(args),
+        participants=names["participants"], num_params=names["num_params"],
     )  # fmt: skip
     study = _study_argument(args)
     if study is not None:
+        if args.participant or args.num_params:
+            raise UsageError("--participant/--num-params do not go with a study (it names them)")
         return _report_study(study, args, options)
     if not args.sources:
         raise UsageError("no sources given: name Inspect logs, log folders or PartyNLI files")
     if args.out is None:
         raise UsageError("-o/--out DIR is required (except when reporting a study)")
-    result = build_report(args.sources, args.out, options)
+    result = _build(args.sources, args.out, options)
     print(f"report written to {result.out_dir / 'report.html'} ({len(result.files)} files)")
     return 0
+
+
+def _build(sources, out, options):
+    """:func:`build_report` with the loader's warnings (skipped logs, ...) as one line each on
+    stderr, also when the report fails (they often say why)."""
+    from ..report.build import build_report
+
+    messages: list[str] = []
+    try:
+        with collected_warnings() as messages:
+            return build_report(sources, out, options)
+    finally:
+        print_warnings(NAME, messages)
 
 
 def _study_argument(args: argparse.Namespace) -> str | None:
@@ -110,7 +136,7 @@ def _report_study(study_path: str, args: argparse.Namespace, options) -> int:
     import tempfile
     from pathlib import Path
 
-    from ..report.build import build_report, check_out_dir
+    from ..report.build import check_out_dir
     from ..study import load_study, report_inputs, write_report_table
 
     study = load_study(study_path)
@@ -132,6 +158,6 @@ def _report_study(study_path: str, args: argparse.Namespace, options) -> int:
     options.single = inputs.single  # Table 2's SINGLE row: the study's choice
     with tempfile.TemporaryDirectory(prefix="partynli-study-") as folder:
         table = write_report_table(inputs, folder)
-        result = build_report([table], out, options)
+        result = _build([table], out, options)
     print(f"report written to {result.out_dir / 'report.html'} ({len(result.files)} files)")
     return 0

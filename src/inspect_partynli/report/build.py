@@ -49,6 +49,8 @@ class ReportOptions:
     progress: bool = True
     projection_items: int | None = None  # Figure 11 over at most this many items (None: all)
     single: str | None = None  # unit of Table 2's SINGLE row (None: the lowest JS; a study's)
+    participants: Mapping[str, str] | None = None  # model id -> participant name (log rows)
+    num_params: Mapping[str, float] | None = None  # participant or model id -> billions
 
 
 @dataclass
@@ -243,7 +245,10 @@ def build_report(
     out = check_out_dir(out_dir, force=options.force)
     encoders = Encoders.resolve(options)  # a bad --encoder fails before anything is read
     livenli_df = livenli_module.load_livenli(options.data)
-    table = load_annotations(paths, explanations=options.explanations, progress=options.progress)
+    table = load_annotations(
+        paths, explanations=options.explanations, progress=options.progress,
+        participants=options.participants, num_params=options.num_params,
+    )  # fmt: skip
     if table.empty or not (table["participant_type"] != "human").any():
         raise SourceError("the sources hold no model annotations of the livenli task")
     unknown = sorted(set(table["sent_id"]) - set(livenli_df["uid"]))
