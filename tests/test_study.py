@@ -649,3 +649,93 @@ def test_the_plan_shows_each_models_runs_epochs_and_requests(tmp_path):
     assert rows["gpt-4.1"] == ["1", "5", "610", "610"]
     assert rows["gemma3-27b"] == ["1", "5", "610", "610"]
     assert lines[-1].split() == ["total", "45", "32330", "32330"]
+
+
+def test_a_size_family_gives_table_2_its_size_row(tmp_path, monkeypatch):
+    """Two sizes of one family (stand-ins: the replayed annotators as '1B', the ministral-8b
+    fixture as 8B) come out as Table 2's SIZE row with no report option."""
+    import pandas as pd
+
+    from inspect_partynli.settings import size_settings
+    from inspect_partynli.study import report_inputs, run_study
+
+    study_file = tmp_path / "sizes.yaml"
+    study_file.write_text(
+        yaml.safe_dump(
+            {
+                "task": {"subset": "chaosnli"},
+                "epochs": 1,
+                "models": [{"id": "partynli/livenli-annotators", "name": "humans"}],
+                "sizes": {
+                    "replayed": [
+                        {"id": "partynli/livenli-annotators", "num_params": 1},
+                        {
+                            "id": "partynli/replay",
+                            "num_params": 8,
+                            "args": {"path": str(FIXTURES / "partynli-ministral-8b.csv")},
+                        },
+                    ]
+                },
+            }
+        )
+    )
+    study = load_study(study_file)
+    logs = tmp_path / "logs"
+    assert all(r.success for r in run_study(study, logs, display="none"))
+    table = report_inputs(study, logs).table
+    sizes = table[table["experiment"] == SIZE_EXPERIMENT]
+    assert sizes.groupby(["participant", "num_params"]).size().to_dict() == {
+        ("replayed", 1.0): 50,
+        ("replayed", 8.0): 50,
+    }
+    assert [(s.name, s.kind, len(s.participants)) for s in size_settings(table)] == [
+        ("replayed", "size", 2)
+    ]
+    out = tmp_path / "report"
+    args = ["report", str(study_file), "--log-dir", str(logs), "-o", str(out)]
+    assert main([*args, "--no-explanations", "--no-progress", "--draws", "5"]) == 0
+    names = pd.read_csv(out / "table2.csv")["name"].tolist()
+    assert names == ["Human", "SINGLE humans", "MODEL MIX all", "SIZE replayed"]
+
+
+def _fake_eval_set(monkeypatch, *outcomes):
+    """Replace Inspect's eval_set by one returning ``outcomes`` (success, log statuses) in turn."""
+    from types import SimpleNamespace
+
+    import inspect_ai
+
+    calls = []
+
+    def eval_set(**kwargs):
+        success, statuses = outcomes[len(calls)]
+        calls.append(kwargs["log_dir"])
+        return success, [SimpleNamespace(status=s, location=f"{s}.eval") for s in statuses]
+
+    monkeypatch.setattr(inspect_ai, "eval_set", eval_set)
+    return calls
+
+
+def test_ctrl_c_stops_the_study_and_says_how_to_resume(tmp_path, monkeypatch, capsys):
+    from inspect_partynli.study import running
+
+    calls = _fake_eval_set(monkeypatch, (True, ["cancelled"]), (True, ["success"]))
+    code = main(["run", "offline", "--yes", "--log-dir", str(tmp_path)])
+    assert code == 130 and len(calls) == 1  # the other 3 runs are not started
+    err = capsys.readouterr().err
+    assert "[1/4] single-livenli-annotators interrupted: run the same command again" in err
+    assert err.rstrip().endswith("partynli run: interrupted")
+    # eval_set may return no log at all after Ctrl-C: the folder's cancelled log tells
+    calls = _fake_eval_set(monkeypatch, (True, []))
+    monkeypatch.setattr(running, "_statuses", lambda folder: {"cancelled"})
+    assert main(["run", "offline", "--yes", "--log-dir", str(tmp_path)]) == 130
+    assert len(calls) == 1
+
+
+def test_a_run_is_complete_only_when_its_logs_say_success(tmp_path, monkeypatch, capsys):
+    _fake_eval_set(monkeypatch, (True, ["error"]), (True, ["success"]), (False, ["success"]),
+                   (True, ["success"]))  # fmt: skip
+    assert main(["run", "offline", "--yes", "--log-dir", str(tmp_path)]) == 1
+    out, err = capsys.readouterr()
+    assert "2 of 4 runs complete" in out
+    assert f"unfinished: single-livenli-annotators (log status error); logs in {tmp_path}" in err
+    assert "unfinished: sweep-livenli-annotators-temperature (eval_set did not complete it)" in err

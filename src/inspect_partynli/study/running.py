@@ -164,6 +164,11 @@ def format_plan(study: Study, runs: Sequence[PlannedRun], root: Path) -> str:
     done = sum(run.done for run in runs)
     if done:
         lines.append(f"  ({done} of {len(runs)} runs already finished in their log folders)")
+    partial = sum(run.state == "partial" for run in runs)
+    if partial:
+        lines.append(
+            f"  ({partial} of {len(runs)} runs started earlier: their finished samples are reused)"
+        )
     return "\n".join(lines)
 
 
@@ -205,7 +210,9 @@ def run_study(
     ``eval_set`` retries failed samples and, on a re-run, reuses every finished log, so an
     interrupted study resumes where it stopped and a finished one costs nothing.  Runs go one
     after the other (each one concurrent up to its ``max_connections``); a failed run does
-    not stop the others.  No checks here: call :func:`preflight` first.
+    not stop the others, an interrupted one (Ctrl-C) stops the study (KeyboardInterrupt).  A
+    run is complete only when every log of it says ``success``.  No checks here: call
+    :func:`preflight` first.
     """
     from inspect_ai import eval_set
 
@@ -239,8 +246,34 @@ def run_study(
             )
             results.append(RunResult(run, False, (), f"{type(error).__name__}: {message}"))
             continue
-        results.append(RunResult(run, bool(success), tuple(log.location for log in logs)))
+        # after Ctrl-C, eval_set may return no log (and success): the folder's logs tell
+        statuses = {log.status for log in logs} or _statuses(run.log_dir)
+        if "cancelled" in statuses:
+            # Ctrl-C: Inspect ends the run with a cancelled log; stop the whole study rather
+            # than go on to the next run.
+            _progress(
+                f"[{index}/{len(runs)}] {config.slug} interrupted: run the same command again "
+                "to resume"
+            )
+            raise KeyboardInterrupt
+        complete = bool(success) and statuses == {"success"}
+        why = ""
+        if statuses != {"success"}:
+            why = f"log status {', '.join(sorted(map(str, statuses))) or 'none'}"
+        elif not complete:
+            why = "eval_set did not complete it"
+        results.append(RunResult(run, complete, tuple(log.location for log in logs), why))
     return results
+
+
+def _statuses(log_dir: Path) -> set[str]:
+    """Statuses of the eval logs in a run's folder (read from their headers)."""
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    return {
+        read_eval_log(info, header_only=True).status
+        for info in list_eval_logs(str(log_dir), recursive=False)
+    }
 
 
 def _progress(message: str) -> None:
