@@ -3,9 +3,11 @@
     INSPECT_PARTYNLI_DATA=../shared/data python benchmarks/main_job.py [--epochs 10]
 
 Runs ``inspect_partynli/livenli`` on ``partynli/livenli-annotators`` in-process (logs in a
-temporary folder), then prints the wall time, samples per second, the parse rate and how many
+temporary folder), then prints the wall time, samples per second, the parse rate, how many
 of the 110 items with 10 workers got exactly LiveNLI's label distribution (all of them when
-``--epochs`` is 10).  The work is Inspect's per-sample overhead; the replies are instant.
+``--epochs`` is 10), how many of the 12 items with 20-38 workers got exactly the labels of
+their first ``--epochs`` workers, and the run's Agree and mean JS.  The work is Inspect's
+per-sample overhead; the replies are instant.
 """
 
 from __future__ import annotations
@@ -44,10 +46,19 @@ def main() -> None:
     human = lv.human_counts(frame, "livenli")
     ten = lv.items(frame).query("n_annotators == 10").index
     same = sum(all(counts[(uid, label)] == human.at[uid, label] for label in LABELS) for uid in ten)
+    larger = human.index.difference(ten)
+    firsts = frame.groupby("uid").head(args.epochs).groupby("uid")["class_simple"]
+    prefix = sum(
+        all(counts[(uid, label)] == (firsts.get_group(uid) == label).sum() for label in LABELS)
+        for uid in larger
+    )
+    metrics = log.results.scores[0].metrics
     print(f"status {log.status}: {len(samples)} samples in {seconds:.1f} s "
           f"({len(samples) / seconds:.0f} samples/s)")
     print(f"parsed {sum(v['parsed'] for v in values)}/{len(values)}")
     print(f"items with 10 workers whose distribution equals LiveNLI's: {same}/{len(ten)}")
+    print(f"items with more workers that got their first {args.epochs}: {prefix}/{len(larger)}")
+    print(f"agree {metrics['agree'].value:.4f}, mean JS {metrics['js'].value:.4f}")
 
 
 if __name__ == "__main__":
