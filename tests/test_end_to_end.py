@@ -259,3 +259,27 @@ def test_readme_main_job_command(tmp_path):
     assert all(s.scores["livenli_scorer"].value["parsed"] == 1 for s in log.samples)
     reply = json.loads(log.samples[0].output.completion)
     assert set(reply) == {"classification", "highlights"}
+
+
+# --- (e) the task as a library: import it, put it in an eval set -----------------------------
+
+
+def test_livenli_task_in_an_eval_set(tmp_path):
+    """``from inspect_partynli import livenli_task`` in a user's suite, run with eval_set."""
+    from inspect_ai import eval_set
+
+    from inspect_partynli import livenli_task
+
+    assert livenli_task is livenli
+    tasks = [livenli_task(epochs=2), livenli_task(subset="chaosnli", sweep="top_p", epochs=3)]
+    kwargs = {"model": "partynli/livenli-annotators", "log_dir": str(tmp_path), "limit": 2}
+    ok, logs = eval_set(tasks, display="none", **kwargs)
+    assert ok and [log.status for log in logs] == ["success", "success"]
+    sizes = sorted((log.eval.task_args.get("subset"), log.results.total_samples) for log in logs)
+    assert sizes == [("all", 4), ("chaosnli", 6)]
+    assert {log.eval.task for log in logs} == {"inspect_partynli/livenli"}
+    # a second call finds both runs complete and runs nothing again
+    again_ok, again = eval_set(tasks, display="none", **kwargs)
+    names = {Path(log.location.removeprefix("file://")).name for log in logs}
+    assert again_ok and {Path(log.location.removeprefix("file://")).name for log in again} == names
+    assert len(list(tmp_path.glob("*.eval"))) == 2
