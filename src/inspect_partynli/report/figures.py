@@ -487,13 +487,15 @@ def projection_scatter(
             ax.scatter(part["x"], part["y"], s=size, marker=marker, color=LABEL_COLORS[label],
                        alpha=0.85 if single else 0.55, edgecolors="black" if single else "none",
                        linewidths=0.4)  # fmt: skip
-    if annotate:  # one name per participant and label, at the centre of its points
-        centres = data.groupby(["participant", "label"])[["x", "y"]].agg(["mean", "size"])
-        for (participant, _), row in centres.iterrows():
-            count = int(row[("x", "size")])
-            name = f"{participant} (x{count})" if count > 1 else str(participant)
-            ax.annotate(name, (row[("x", "mean")], row[("y", "mean")]), xytext=(4, 4),
-                        textcoords="offset points", fontsize=7, color="#333333")  # fmt: skip
+    if annotate:  # one name per participant and label, on its point nearest their centre
+        for (participant, _), group in data.groupby(["participant", "label"], sort=True):
+            centre = group[["x", "y"]].mean()
+            nearest = ((group["x"] - centre["x"]) ** 2 + (group["y"] - centre["y"]) ** 2).idxmin()
+            name = f"{participant} (x{len(group)})" if len(group) > 1 else str(participant)
+            human = group.at[nearest, "participant_type"] == "human"  # humans above, models
+            ax.annotate(name, (group.at[nearest, "x"], group.at[nearest, "y"]),  # below
+                        xytext=(4, 4) if human else (4, -11), textcoords="offset points",
+                        fontsize=7, color="#333333" if human else "#006B4F")  # fmt: skip
     labels = [label for label in (*LABELS, ERROR_LABEL) if (data["label"] == label).any()]
     kinds = [kind for kind in TYPE_MARKERS if (data["participant_type"] == kind).any()]
     handles = _label_legend(labels) + [

@@ -17,6 +17,7 @@ from .. import settings as st
 from ..errors import UsageError
 from ..labels import LABELS
 from . import figures, tables
+from .build import FIGURE1_ITEM, MIN_ANNOTATOR_ITEMS
 from .document import ItemCard, Paragraph, Section, Table, format_cell
 
 POPULATIONS = ("livenli", "chaosnli", "mnli")
@@ -324,7 +325,7 @@ def part_figure2(c: Context) -> None:
 def _human_individuals(c: Context) -> pd.DataFrame:
     humans = c.b.humans
     counts = humans.groupby("participant")["sent_id"].nunique()
-    keep = counts[counts > 100].index
+    keep = counts[counts > MIN_ANNOTATOR_ITEMS].index
     return humans[humans["participant"].isin(keep)]
 
 
@@ -515,7 +516,7 @@ def figure4_values(result) -> pd.DataFrame:
     lex = result.per_explanation
     counts = lex[lex["participant_type"] == "human"].groupby("participant")["sent_id"].nunique()
     shown = lex[(lex["participant_type"] != "human") | lex["participant"].isin(
-        counts[counts > 100].index)]  # fmt: skip
+        counts[counts > MIN_ANNOTATOR_ITEMS].index)]  # fmt: skip
     pooled = lex[lex["participant_type"] == "human"].assign(participant="humans (all)")
     lexical = pd.concat([pooled, shown]).melt(
         id_vars=["participant", "participant_type"], value_vars=["wc", "V", "JAC"],
@@ -558,7 +559,7 @@ def part_projection(c: Context) -> None:
     b = c.b
     table = _explanation_table(c)
     models_with = set(b.models.loc[b.models["explanation"].str.strip() != "", "sent_id"])
-    item = FIGURE1 if FIGURE1 in models_with else None
+    item = FIGURE1_ITEM if FIGURE1_ITEM in models_with else None
     if item is None:
         per_item = _per_item(c, c.main, c.subset_rest)
         item = per_item[per_item.index.isin(models_with)]["JS"].idxmin()
@@ -581,9 +582,6 @@ def part_projection(c: Context) -> None:
         f"Figure 11: t-SNE of all explanation embeddings ({every['encoder'].iloc[0]}, "
         f"{every['sent_id'].nunique()} items); colour = label, marker = humans / participants.",
     )  # fmt: skip
-
-
-FIGURE1 = "108083c"
 
 
 # ------------------------------------------------------------------------ explorer
