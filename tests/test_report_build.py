@@ -348,6 +348,27 @@ def test_report_from_inspect_logs_of_the_offline_participant(tmp_path, fixture_c
     }
 
 
+def test_cli_log_of_another_task_alone_is_one_error_line(tmp_path, capsys):
+    from inspect_ai import eval as inspect_eval
+    from inspect_ai.log import write_eval_log
+
+    from inspect_partynli.task import livenli
+
+    (log,) = inspect_eval(
+        livenli(subset="chaosnli"), model="partynli/livenli-annotators", epochs=1, limit=1,
+        log_dir=str(tmp_path / "tmp"), display="none",
+    )  # fmt: skip
+    log.eval.task = "other_task"
+    (tmp_path / "logs").mkdir()
+    write_eval_log(log, str(tmp_path / "logs" / "2026-01-01T00-00-00-00-00_other_x.eval"))
+    code = main(["report", str(tmp_path / "logs"), "-o", str(tmp_path / "o"),
+                 "--no-explanations", "--no-progress"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert "no model annotations of the livenli task" in err[0] and "other_task" in err[0]
+    assert not (tmp_path / "o").exists()
+
+
 def test_subset_chaosnli_applies_everywhere(tmp_path, fixture_csv):
     result = build_report(
         [fixture_csv], tmp_path / "o", subset="chaosnli", explanations=False, progress=False

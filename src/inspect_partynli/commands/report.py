@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import UsageError
+from ..errors import SourceError, UsageError
 from ._arguments import (
     add_data,
     add_naming,
@@ -97,15 +97,20 @@ def run(args: argparse.Namespace) -> int:
 
 def _build(sources, out, options):
     """:func:`build_report` with the loader's warnings (skipped logs, ...) as one line each on
-    stderr, also when the report fails (they often say why)."""
+    stderr; when the sources turn out unusable, the warnings join the one error line (they
+    say why: e.g. only logs of another task)."""
     from ..report.build import build_report
 
     messages: list[str] = []
     try:
         with collected_warnings() as messages:
-            return build_report(sources, out, options)
-    finally:
-        print_warnings(NAME, messages)
+            result = build_report(sources, out, options)
+    except SourceError as error:
+        if not messages:
+            raise
+        raise SourceError(f"{error}; skipped {'; '.join(messages)}") from None
+    print_warnings(NAME, messages)
+    return result
 
 
 def _study_argument(args: argparse.Namespace) -> str | None:
