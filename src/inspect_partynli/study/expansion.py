@@ -76,45 +76,29 @@ def configurations(study: Study) -> list[Configuration]:
     Log folders (``slug``) are ``single-<model>``, ``sweep-<model>-<parameter>`` and
     ``size-<member>`` (a member is named ``<family>-<size>b`` unless it has a name).
     """
+    # each call: slug (the log folder), kind, model, epochs, experiment, where
     configs: list[Configuration] = []
     for index, model in enumerate(study.models):
         groups = tuple(g for g, members in study.groups.items() if model.name in members)
+        experiment = groups[0] if groups else DEFAULT_EXPERIMENT
+        folder = f"single-{slug(model.name)}"
         configs.append(
-            Configuration(
-                slug=f"single-{slug(model.name)}",
-                kind="single",
-                model=model,
-                epochs=study.epochs,
-                experiment=groups[0] if groups else DEFAULT_EXPERIMENT,
-                where=f"models[{index}]",
-                groups=groups,
-            )
-        )
+            Configuration(folder, "single", model, study.epochs, experiment, f"models[{index}]",
+                          groups=groups)
+        )  # fmt: skip
     for index, sweep in enumerate(study.sweeps):
         model = study.model(sweep.model)
+        experiment = SWEEP_EXPERIMENT.format(parameter=sweep.parameter)
+        folder = f"sweep-{slug(model.name)}-{slug(sweep.parameter)}"
         configs.append(
-            Configuration(
-                slug=f"sweep-{slug(model.name)}-{slug(sweep.parameter)}",
-                kind="sweep",
-                model=model,
-                epochs=sweep.epochs,
-                experiment=SWEEP_EXPERIMENT.format(parameter=sweep.parameter),
-                where=f"sweeps[{index}]",
-                sweep=sweep.parameter,
-                tmax=sweep.max,
-            )
-        )
+            Configuration(folder, "sweep", model, sweep.epochs, experiment, f"sweeps[{index}]",
+                          sweep=sweep.parameter, tmax=sweep.max)
+        )  # fmt: skip
     for family in study.sizes:
         for position, member in enumerate(family.members):
+            where = f"sizes.{family.name}[{position}]"
             configs.append(
-                Configuration(
-                    slug=f"size-{slug(member.name)}",
-                    kind="size",
-                    model=member,
-                    epochs=study.epochs,
-                    experiment=SIZE_EXPERIMENT,
-                    where=f"sizes.{family.name}[{position}]",
-                    family=family.name,
-                )
-            )
+                Configuration(f"size-{slug(member.name)}", "size", member, study.epochs,
+                              SIZE_EXPERIMENT, where, family=family.name)
+            )  # fmt: skip
     return configs

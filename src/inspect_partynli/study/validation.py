@@ -367,21 +367,26 @@ class _Checker:
             models.append(spec)
         return models
 
-    def groups(self, value: Any, names: set[str]) -> dict[str, tuple[str, ...]]:
+    def named_lists(self, value: Any, section: str, noun: str, items: str):
+        """``(name, key path, list)`` for each entry of a mapping of names to non-empty lists
+        (``groups``, ``sizes``); an error for every other entry."""
         if not isinstance(value, dict):
-            self.error("groups", f"expected a mapping of group name to models, got {_kind(value)}")
-            return {}
+            self.error(section, f"expected a mapping of {noun} name to {items}, got {_kind(value)}")
+            return
+        for name, members in value.items():
+            where = _join(section, name)
+            if not isinstance(name, str) or not _GROUP_NAME.match(name):
+                self.error(where, f"{noun} names start with a letter: letters, digits, _ . -")
+            elif not isinstance(members, list) or not members:
+                self.error(where, f"expected a non-empty list of {items}, got {_kind(members)}")
+            else:
+                yield name, where, members
+
+    def groups(self, value: Any, names: set[str]) -> dict[str, tuple[str, ...]]:
         groups: dict[str, tuple[str, ...]] = {}
-        for group, members in value.items():
-            where = _join("groups", group)
-            if not isinstance(group, str) or not _GROUP_NAME.match(group):
-                self.error(where, "group names start with a letter: letters, digits, _ . -")
-                continue
+        for group, where, members in self.named_lists(value, "groups", "group", "model names"):
             if group == ALL_GROUP:
                 self.error(where, "'all' is implied (every model of the study); do not declare it")
-                continue
-            if not isinstance(members, list) or not members:
-                self.error(where, f"expected a non-empty list of model names, got {_kind(members)}")
                 continue
             seen: list[str] = []
             for index, member in enumerate(members):
@@ -452,18 +457,8 @@ class _Checker:
         return maximum, epochs
 
     def sizes(self, value: Any) -> list[SizeFamily]:
-        if not isinstance(value, dict):
-            self.error("sizes", f"expected a mapping of family name to members, got {_kind(value)}")
-            return []
         families: list[SizeFamily] = []
-        for family, members in value.items():
-            where = _join("sizes", family)
-            if not isinstance(family, str) or not _GROUP_NAME.match(family):
-                self.error(where, "family names start with a letter: letters, digits, _ . -")
-                continue
-            if not isinstance(members, list) or not members:
-                self.error(where, f"expected a non-empty list of members, got {_kind(members)}")
-                continue
+        for family, where, members in self.named_lists(value, "sizes", "family", "members"):
             specs: list[ModelSpec] = []
             sizes: dict[float, str] = {}
             for index, item in enumerate(members):
