@@ -268,3 +268,27 @@ def test_argument_errors_print_without_traceback_in_inspect():
         get_model("partynli/replay")
     assert isinstance(error.value, PrerequisiteError)
     assert error.value.message == "partynli/replay needs the file to replay: -M path=FILE"
+
+
+def test_default_data_falls_back_on_the_tasks_file(tmp_path, items, monkeypatch):
+    """`-T data=PATH` without `-M data` or $INSPECT_PARTYNLI_DATA: the model answers from the
+    file the task loaded in this process, instead of failing mid-run."""
+    import shutil
+    import urllib.request
+
+    from inspect_partynli import livenli as lv
+
+    copy = tmp_path / "task-data" / "livenli.csv"
+    copy.parent.mkdir()
+    shutil.copy(lv.resolve_livenli(), copy)
+    lv.load_livenli(copy.parent)  # what livenli(data=...) does
+    assert lv.last_loaded() == copy.resolve()
+    monkeypatch.delenv(lv.DATA_ENV)
+    monkeypatch.setenv(lv.CACHE_ENV, str(tmp_path / "empty-cache"))
+
+    def offline(*args, **kwargs):
+        raise AssertionError("no download when the task's file is there")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    model = PartyNLIModelAPI("livenli-annotators")
+    assert _label(model.reply(messages(items, "78105n"), 2)) == "either-false"

@@ -204,6 +204,19 @@ def _load(csv: Path, mtime: float) -> pd.DataFrame:
     return frame.drop(columns=["chaos_dist", "_worker_number"]).reset_index(drop=True)
 
 
+#: The LiveNLI files this process has loaded, most recent last (see :func:`last_loaded`).
+_LOADED: dict[Path, None] = {}
+
+
+def last_loaded() -> Path | None:
+    """The LiveNLI file this process loaded most recently (e.g. the task's ``-T data``), or None.
+
+    Lets the offline participant answer the task's prompts from the task's own file when it
+    was given none and the usual resolution finds nothing.
+    """
+    return next(reversed(_LOADED), None)
+
+
 def load_livenli(path: str | Path | None = None, *, download: bool = True) -> pd.DataFrame:
     """LiveNLI as one row per (item, worker), labels parsed, rows sorted by uid then worker.
 
@@ -214,7 +227,10 @@ def load_livenli(path: str | Path | None = None, *, download: bool = True) -> pd
     Returns a copy: callers may modify it.
     """
     csv = resolve_livenli(path, download=download).resolve()
-    return _load(csv, csv.stat().st_mtime).copy()
+    frame = _load(csv, csv.stat().st_mtime).copy()
+    _LOADED.pop(csv, None)
+    _LOADED[csv] = None
+    return frame
 
 
 def check_checksum(path: str | Path | None = None) -> bool:

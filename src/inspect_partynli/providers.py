@@ -23,7 +23,8 @@ reply is a pure function of the item and the epoch):
     replayed participant has exactly the source's annotations.  ``partynli/replay/NAME`` is
     short for ``-M participant=NAME`` and puts the participant's name in the log's model.
 
-Both take ``-M data=PATH`` for LiveNLI (default: the usual resolution, see
+Both take ``-M data=PATH`` for LiveNLI (default: ``$INSPECT_PARTYNLI_DATA`` or the cache, then
+the file the task loaded with ``-T data=PATH``, then a download; see
 :func:`~inspect_partynli.livenli.resolve_livenli`); an explicit path is loaded when the model
 is created, so a wrong one stops the run with one message before any sample starts.  The item
 is identified from the user prompt (its premise and hypothesis), so the model answers the
@@ -54,7 +55,7 @@ from inspect_ai.tool import ToolChoice, ToolInfo
 from ._inspect_errors import for_inspect
 from .errors import SourceError, UsageError, UserInputError
 from .labels import ERROR_LABEL, NO_ANNOTATION, NO_ANNOTATION_KEY
-from .livenli import load_livenli
+from .livenli import DataNotFoundError, last_loaded, load_livenli
 from .prompts import USER_PROMPT_TEMPLATE
 
 ANNOTATORS = "livenli-annotators"
@@ -303,7 +304,15 @@ class PartyNLIModelAPI(ModelAPI):
 
     @cached_property
     def _livenli(self) -> pd.DataFrame:
-        return load_livenli(self.data)
+        """LiveNLI from ``-M data``; else ``$INSPECT_PARTYNLI_DATA`` or the cache; else the file
+        the task loaded in this process (its ``-T data``); else a download."""
+        if self.data:
+            return load_livenli(self.data)
+        try:
+            return load_livenli(download=False)
+        except DataNotFoundError:
+            task_file = last_loaded()
+            return load_livenli(task_file) if task_file else load_livenli()
 
     @cached_property
     def _uids(self) -> dict[tuple[str, str], str]:
