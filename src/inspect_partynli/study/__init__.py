@@ -42,7 +42,7 @@ are resolved relative to the study file, so a study and its inputs travel togeth
 
 The package's modules: :mod:`.schema` (the dataclasses and the keys of a study file),
 :mod:`.validation` (reading and validating a file), :mod:`.expansion` (the runs a study
-needs), :mod:`.checks` (providers, keys and packages before running), :mod:`.running`
+needs), :mod:`.checks` (providers, keys, packages, Ollama before running), :mod:`.running`
 (planning and running through ``eval_set``) and :mod:`.reporting` (the report's inputs).
 """
 
