@@ -13,8 +13,13 @@
    swapped, a tag appended) so all ~33k are encoded (slow on CPU: about n / throughput
    seconds).  Run twice against a fresh cache: the cold run encodes, the warm run must call
    the encoder 0 times.
+3. A projection for a real study, where sampling makes nearly every explanation distinct:
+   warm time (everything but encoding) + distinct texts / measured throughput.  The cold run
+   checks the projection on the texts it did encode (predicted vs measured encoding time).
 
-Prints the figures; nothing is written outside a temporary folder.
+Throughput is given as wall-clock explanations/second and as CPU seconds per explanation
+(process time, all threads): on a shared machine the first depends on the load, the second
+much less.  Prints the figures; nothing is written outside a temporary folder.
 """
 
 from __future__ import annotations
@@ -82,11 +87,13 @@ def synthetic_table(
     return conform(frame.assign(experiment="synthetic"))
 
 
-def throughput(encoder, texts: list[str]) -> float:
+def throughput(encoder, texts: list[str]) -> tuple[float, float]:
+    """(explanations per wall-clock second, CPU seconds per explanation) of encoding ``texts``."""
     encoder.encode(texts[:8])  # load the model and warm up
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     encoder.encode(texts)
-    return len(texts) / (time.perf_counter() - start)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return len(texts) / wall, cpu / len(texts)
 
 
 def main() -> int:
@@ -97,7 +104,15 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-scale", action="store_true", help="throughput only")
     parser.add_argument("--unique", action="store_true", help="perturb: every text distinct")
+    parser.add_argument(
+        "--threads", type=int, default=None,
+        help="torch CPU threads (default: torch's choice; 1 is often faster on a busy machine)",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
 
     livenli = load_livenli()
     minilm = fallback_encoder()
@@ -110,11 +125,14 @@ def main() -> int:
         texts += pd.read_csv(FIXTURE)["explanation"].dropna().tolist()
     sample = [texts[i] for i in rng.choice(len(texts), min(args.sample, len(texts)), replace=False)]
     words = np.mean([len(t.split()) for t in sample])
-    rate = throughput(minilm, sample)
+    rate, cpu_per_text = throughput(minilm, sample)
+    import torch
+
     load = os.getloadavg()[0]
-    print(f"encoder {minilm.name}: {rate:.1f} explanations/s ({len(sample)} texts, mean "
-          f"{words:.0f} words, batch {minilm.batch_size}, {os.cpu_count()} CPUs, "
-          f"load average {load:.1f})")  # fmt: skip
+    print(f"encoder {minilm.name}: {rate:.1f} explanations/s, {cpu_per_text * 1000:.0f} ms CPU "
+          f"per explanation ({len(sample)} distinct texts, mean {words:.0f} words, batch "
+          f"{minilm.batch_size}, {torch.get_num_threads()} torch threads, {os.cpu_count()} "
+          f"CPUs, load average {load:.1f})")  # fmt: skip
     if args.skip_scale:
         return 0
 
@@ -126,6 +144,7 @@ def main() -> int:
     print(f"synthetic study: {len(table)} explanations ({kinds.get('model', 0)} participant, "
           f"{kinds.get('human', 0)} human), {table.sent_id.nunique()} items, "
           f"{table.explanation.nunique()} distinct texts")  # fmt: skip
+    elapsed, encoded = {}, {}
     with tempfile.TemporaryDirectory() as cache:
         for run in ("cold", "warm"):
             counting = Counting(minilm)
@@ -134,12 +153,22 @@ def main() -> int:
                 table, livenli, encoder=counting, style_encoder="none", cache_dir=cache,
                 progress=sys.stderr.isatty(), notify=None,
             )  # fmt: skip
-            elapsed = time.perf_counter() - start
-            print(f"{run} cache: {elapsed:.1f} s total, encoder called {counting.calls} times "
-                  f"for {counting.texts} texts; {len(result.per_group)} (item, label) group "
-                  f"rows, {len(result.summary)} summary rows")  # fmt: skip
+            elapsed[run], encoded[run] = time.perf_counter() - start, counting.texts
+            print(f"{run} cache: {elapsed[run]:.1f} s total, encoder called {counting.calls} "
+                  f"times for {counting.texts} texts; {len(result.per_group)} (item, label) "
+                  f"group rows, {len(result.summary)} summary rows")  # fmt: skip
         size = sum(f.stat().st_size for f in Path(cache).iterdir())
         print(f"cache size: {size / 1e6:.1f} MB")
+    measured = elapsed["cold"] - elapsed["warm"]
+    print(f"encoding in the cold run: {measured:.1f} s measured for {encoded['cold']} texts, "
+          f"{encoded['cold'] / rate:.1f} s predicted by the throughput")  # fmt: skip
+    usable = result.per_explanation
+    every = len(usable) + usable["sent_id"].nunique()  # each explanation distinct, + item texts
+    projected = elapsed["warm"] + every / rate
+    print(f"projected cold run of a real study (all {len(usable)} explanations distinct, as with "
+          f"sampling): {elapsed['warm']:.1f} s + {every} texts / {rate:.1f} per s = "
+          f"{projected:.0f} s ({projected / 60:.0f} min; extrapolated, not measured); "
+          f"CPU for the encoding alone: {every * cpu_per_text / 60:.0f} min")  # fmt: skip
     summary = result.summary
     pools = summary[summary["kind"] == "pool"]
     print(pools[["group", "metric", "representation", "n", "median", "p_value"]]
