@@ -41,11 +41,20 @@ def test_json_summary_with_humans_and_no_encoders(fixture_csv, capsys):
     assert tfidf["median"] < by_key[("humans", "D_pair", "tfidf")]["median"]
 
 
-def test_fallback_notes_and_encoder_column(small_csv, tmp_path, capsys):
-    code = main(["explanations", str(small_csv), "--no-humans", "--format", "csv",
-                 "--cache-dir", str(tmp_path / "cache")])  # fmt: skip
-    assert code == 0
+def test_fallback_notes_and_encoder_column(small_csv, tmp_path, capsys, monkeypatch):
+    args = ["explanations", str(small_csv), "--no-humans", "--format", "csv",
+            "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
+    assert main(args) == 0
     captured = capsys.readouterr()
+    # a second run is served from the cache: the real encoder is never called
+    from inspect_partynli.explanations import SentenceTransformerEncoder
+
+    def no_encoding(self, texts):
+        raise AssertionError(f"encoder called for {len(texts)} texts")
+
+    monkeypatch.setattr(SentenceTransformerEncoder, "encode", no_encoding)
+    assert main(args) == 0
+    assert capsys.readouterr().out == captured.out
     notes = [line for line in captured.err.splitlines() if "note:" in line]
     assert len(notes) == 2
     assert "multilingual-e5-large-instruct is not available locally" in notes[0]
