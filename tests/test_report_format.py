@@ -46,18 +46,20 @@ def test_number_like_text_columns_are_right_aligned_and_unwrapped():
             "p": ["–", "1.7e-87"],
             "items": ["1,405", "122"],
             "empty": ["–", "–"],
+            "shares": ["0.10/0.70/0.20", "1.00/0.00/0.00"],
             "n": [3, 4],
         }
     )
     assert [is_number_column(frame[c]) for c in frame.columns] == [
-        False, True, True, True, False, True,
+        False, True, True, True, False, True, True,
     ]  # fmt: skip
     page = html_table(frame)
     assert '<td class="num">0.64 (0.23)</td>' in page
     assert '<td class="num">1.7e-87</td>' in page
     assert "<td>MODEL MIX all</td>" in page
     header, align = markdown_table(frame).splitlines()[:2]
-    assert align == "| :--- | ---: | ---: | ---: | :--- | ---: |"
+    assert align == "| :--- | ---: | ---: | ---: | :--- | ---: | ---: |"
+    assert '<td class="num">0.10/0.70/0.20</td>' in page
 
 
 def test_representation_labels_name_the_model_used():

@@ -92,8 +92,10 @@ def format_cell(value: object, digits: int = 2) -> str:
     return str(value)
 
 
-#: A cell that reads as a number: ``0.64``, ``-0.12 (0.30)``, ``1.7e-87``, ``122`` or ``–``.
-NUMBER_TEXT = re.compile(r"^(–|[-+]?\d[\d,]*(\.\d+)?(e[-+]?\d+)?( \([-+]?\d+(\.\d+)?\))?)$")
+#: A cell that reads as a number: ``0.64``, ``-0.12 (0.30)``, ``1.7e-87``, ``1,405``, ``–`` or
+#: label shares ``0.10/0.70/0.20``.
+_NUMBER = r"[-+]?\d[\d,]*(\.\d+)?(e[-+]?\d+)?"
+NUMBER_TEXT = re.compile(rf"^(–|{_NUMBER}( \({_NUMBER}\))?|{_NUMBER}(/{_NUMBER})+)$")
 
 
 def is_number_column(column: pd.Series) -> bool:

@@ -296,18 +296,27 @@ def part_per_item(c: Context) -> None:
     csv = b.write_csv(every, "per_item.csv")
     main = every[every["setting"] == c.main_name].drop(columns="setting")
     shown = main[["sent_id", "gold", "human_majority", "majority", "human_H", "H", "JS",
-                  "KL_pq", "KL_qp", "agree", "consistency", *[f"human_{x}" for x in LABELS],
-                  *LABELS]].sort_values("JS", ascending=False)  # fmt: skip
+                  "KL_pq", "KL_qp", "agree", "consistency"]].copy()  # fmt: skip
+    shares = "/".join(x[0] for x in LABELS)  # e/f/t: one column per side keeps the table narrow
+    shown[f"human {shares}"] = _shares_text(main, [f"human_{x}" for x in LABELS])
+    shown[f"setting {shares}"] = _shares_text(main, list(LABELS))
+    shown = shown.loc[main["JS"].sort_values(ascending=False, kind="stable").index]
     section = Section("Per-item table")
     section.blocks += [
         Paragraph(
             f"Per-item metrics of {c.main_name} against the LiveNLI humans, worst JS first "
-            "(human_<label>: human label shares; <label>: the setting's shares). The CSV holds "
-            "every setting."
+            f"(label shares {shares} = {' / '.join(LABELS)}, of the humans and of the setting). "
+            "The CSV holds every setting, with each share in its own column."
         ),
         Table(shown, "Per-item metrics.", csv, max_rows=40),
     ]
     b.report.sections.append(section)
+
+
+def _shares_text(frame: pd.DataFrame, columns: list[str]) -> list[str]:
+    """``0.10/0.70/0.20``: label shares of each row in one cell."""
+    values = frame[columns].to_numpy(dtype=float)
+    return ["/".join(format_cell(float(v)) for v in row) for row in values]
 
 
 def part_figure2(c: Context) -> None:
