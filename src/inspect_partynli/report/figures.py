@@ -296,10 +296,13 @@ def classification_heatmap(
     handles = _label_legend(present)
     if np.isnan(grid).any():
         handles.append(Patch(facecolor=MISSING_COLOR, edgecolor="grey", label="no annotation"))
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
     for spine in ax.spines.values():
         spine.set_visible(False)
-    fig.tight_layout(rect=(0, 0.4 / fig.get_figheight(), 1, 1))
+    height = fig.get_figheight()
+    fig.tight_layout(rect=(0, 0.45 / height, 1, 1))
+    below_label = ax.get_position().y0 - 0.3 / height  # right under the x label, no gap
+    fig.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, below_label),
+               ncol=len(handles), frameon=False)  # fmt: skip
     return fig
 
 
