@@ -113,3 +113,22 @@ def test_participants_without_explanations_are_an_error(small_csv, capsys):
         "partynli explanations: error: the 10 participant annotation(s) of the sources carry "
         "no explanation (logs of a run that did not record them?)"
     )
+
+
+def test_humans_already_in_the_sources_are_not_added_twice(small_csv, livenli, capsys):
+    from inspect_partynli.annotation_schema import conform
+    from inspect_partynli.livenli import human_annotation_table
+
+    humans = human_annotation_table(livenli)
+    humans = humans[humans["sent_id"].isin(["108083c", "28507n"])]
+    models = conform(pd.read_csv(small_csv))  # fills `parsed`, as `partynli export` writes it
+    pd.concat([models, humans]).to_csv(small_csv, index=False)
+    code = main(["explanations", str(small_csv), "--encoder", "none", "--style-encoder", "none",
+                 "--no-tfidf", "--format", "json"])  # fmt: skip
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "the sources hold 20 human annotation(s); LiveNLI workers not added again" in (
+        captured.err
+    )
+    rows = {(r["group"], r["metric"]): r for r in json.loads(captured.out)}
+    assert rows[("humans", "wc")]["n"] == 20 and rows[("participants", "wc")]["n"] == 10

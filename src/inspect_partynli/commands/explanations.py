@@ -110,7 +110,9 @@ def run(args: argparse.Namespace) -> int:
     encoder = resolve_semantic_encoder(args.encoder, **options) or "none"
     style_encoder = resolve_style_encoder(args.style_encoder, **options) or "none"
     livenli_df = load_livenli(args.data)
-    table = read_sources(args, NAME, explanations=True, include_humans=args.humans, data=args.data)
+    table = read_sources(args, NAME, explanations=True)
+    if args.humans:
+        table = with_livenli_humans(table, livenli_df, notify)
     participants = table[table["participant_type"] != "human"]
     if not (participants["explanation"].fillna("").astype(str).str.strip() != "").any():
         raise UsageError(
@@ -146,6 +148,19 @@ def run(args: argparse.Namespace) -> int:
         output.write_text(text, encoding="utf-8")
         print(f"wrote {len(frame)} rows to {output}", file=sys.stderr)
     return 0
+
+
+def with_livenli_humans(table: pd.DataFrame, livenli_df: pd.DataFrame, notify) -> pd.DataFrame:
+    """``table`` plus the LiveNLI workers, unless it already holds human rows (a PartyNLI
+    file exported with ``--humans``): adding them again would count every human twice."""
+    from ..annotation_schema import conform
+    from ..livenli import human_annotation_table
+
+    present = int((table["participant_type"] == "human").sum())
+    if present:
+        notify(f"the sources hold {present} human annotation(s); LiveNLI workers not added again")
+        return table
+    return conform(pd.concat([table, human_annotation_table(livenli_df)], ignore_index=True))
 
 
 def render(frame: pd.DataFrame, fmt: str) -> str:
