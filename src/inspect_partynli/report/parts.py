@@ -567,6 +567,8 @@ def part_projection(c: Context) -> None:
 
     b = c.b
     table = _explanation_table(c)
+    if isinstance(b.encoders.semantic, str):  # "none": switched off, or no model available
+        raise c.skip(b.encoders.semantic_missing or "no semantic encoder (--encoder none)")
     models_with = set(b.models.loc[b.models["explanation"].str.strip() != "", "sent_id"])
     item = FIGURE1_ITEM if FIGURE1_ITEM in models_with else None
     if item is None:
