@@ -97,6 +97,7 @@ def test_humans_on_the_participants_items_and_plain_json(small_csv, capsys):
     assert code == 0
     captured = capsys.readouterr()
     assert "humans compared on the participants' items only (120 item(s) left out)" in captured.err
+    assert "no (item, label) group" not in captured.err  # no vector metric was asked for
     assert '"encoder": "words/delex-3gram"' in captured.out  # no escaped slashes
     rows = json.loads(captured.out)
     humans = [r for r in rows if r["participant_type"] == "human"]
@@ -132,3 +133,21 @@ def test_humans_already_in_the_sources_are_not_added_twice(small_csv, livenli, c
     )
     rows = {(r["group"], r["metric"]): r for r in json.loads(captured.out)}
     assert rows[("humans", "wc")]["n"] == 20 and rows[("participants", "wc")]["n"] == 10
+
+
+def test_a_pool_without_groups_of_two_is_named(small_csv, capsys):
+    frame = pd.read_csv(small_csv)
+    frame = frame[frame["trial"] == 1]  # one explanation per item: no group of 2
+    frame.to_csv(small_csv, index=False)
+    code = main(["explanations", str(small_csv), "--encoder", "none", "--style-encoder", "none",
+                 "--format", "csv"])  # fmt: skip
+    assert code == 0
+    captured = capsys.readouterr()
+    assert (
+        "partynli explanations: note: no (item, label) group of participants has 2 or more "
+        "explanations: no vector metrics for it (more trials or participants give some)"
+    ) in captured.err
+    summary = pd.read_csv(pd.io.common.StringIO(captured.out))
+    tfidf = summary[summary["representation"] == "tfidf"]
+    # humans: 108083c either 5 / true 5, 28507n either 2 / true 8: four (item, label) groups
+    assert set(tfidf["group"]) == {"humans"} and set(tfidf["n"]) == {4}

@@ -136,6 +136,13 @@ def run(args: argparse.Namespace) -> int:
         progress=show_progress,
         notify=notify,
     )
+    vectors_asked = args.tfidf or encoder != "none" or style_encoder != "none"
+    without = sorted(set(result.per_explanation["pool"]) - set(result.per_group["group"]))
+    if vectors_asked and without:
+        notify(
+            f"no (item, label) group of {', '.join(without)} has 2 or more explanations: "
+            "no vector metrics for it (more trials or participants give some)"
+        )
     frame = {
         "summary": result.summary,
         "explanations": result.per_explanation,
