@@ -491,14 +491,18 @@ def projection_scatter(
                        alpha=0.85 if single else 0.55, edgecolors="black" if single else "none",
                        linewidths=0.4)  # fmt: skip
     if annotate:  # one name per participant and label, on its point nearest their centre
+        taken: dict[tuple, int] = {}  # names already at a point (identical explanations)
         for (participant, _), group in data.groupby(["participant", "label"], sort=True):
             centre = group[["x", "y"]].mean()
             nearest = ((group["x"] - centre["x"]) ** 2 + (group["y"] - centre["y"]) ** 2).idxmin()
             name = f"{participant} (x{len(group)})" if len(group) > 1 else str(participant)
+            point = (group.at[nearest, "x"], group.at[nearest, "y"])
             human = group.at[nearest, "participant_type"] == "human"  # humans above, models
-            ax.annotate(name, (group.at[nearest, "x"], group.at[nearest, "y"]),  # below
-                        xytext=(4, 4) if human else (4, -11), textcoords="offset points",
-                        fontsize=7, color="#333333" if human else "#006B4F")  # fmt: skip
+            key = (round(point[0], 3), round(point[1], 3), human)  # below; stacked when shared
+            stack = taken[key] = taken.get(key, -1) + 1
+            offset = (4, 4 + 9 * stack) if human else (4, -11 - 9 * stack)
+            ax.annotate(name, point, xytext=offset, textcoords="offset points", fontsize=7,
+                        color="#333333" if human else "#006B4F")  # fmt: skip
     labels = [label for label in (*LABELS, ERROR_LABEL) if (data["label"] == label).any()]
     kinds = [kind for kind in TYPE_MARKERS if (data["participant_type"] == kind).any()]
     handles = _label_legend(labels) + [
