@@ -175,6 +175,11 @@ def test_cli_study_report_refuses_a_non_empty_report_folder_first(tmp_path, caps
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "not empty" in err[0], err
     assert [p.name for p in (tmp_path / "report").iterdir()] == ["mine.txt"]
+    code = main(["report", "offline", "--log-dir", str(tmp_path), "-o", str(tmp_path / "new"),
+                 "--encoder", str(tmp_path / "no-such-model"), "--no-progress"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "no-such-model" in err[0], err
+    assert not (tmp_path / "new").exists()
 
 
 def test_cli_force_and_progress(tmp_path, fixture_csv, capsys):

@@ -141,13 +141,14 @@ def _report_study(study_path: str, args: argparse.Namespace, options) -> int:
     import tempfile
     from pathlib import Path
 
-    from ..report.build import check_out_dir
+    from ..report.build import Encoders, check_out_dir
     from ..study import load_study, report_inputs, write_report_table
 
     study = load_study(study_path)
     root = Path(args.log_dir or study.default_log_dir)
     out = Path(args.out) if args.out else root / "report"
     check_out_dir(out, force=options.force)  # refuse before reading every log of the study
+    options.encoders = Encoders.resolve(options)  # a bad --encoder, too
     inputs = report_inputs(
         study, root, explanations=options.explanations, progress=options.progress
     )

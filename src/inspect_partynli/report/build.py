@@ -51,6 +51,7 @@ class ReportOptions:
     single: str | None = None  # unit of Table 2's SINGLE row (None: the lowest JS; a study's)
     participants: Mapping[str, str] | None = None  # model id -> participant name (log rows)
     num_params: Mapping[str, float] | None = None  # participant or model id -> billions
+    encoders: Encoders | None = None  # already resolved (None: from encoder / style_encoder)
 
 
 @dataclass
@@ -243,7 +244,7 @@ def build_report(
         raise UsageError(f"unknown subset {options.subset!r}; choose all or chaosnli")
     paths = check_sources(sources)
     out = check_out_dir(out_dir, force=options.force)
-    encoders = Encoders.resolve(options)  # a bad --encoder fails before anything is read
+    encoders = options.encoders or Encoders.resolve(options)  # a bad --encoder fails first
     livenli_df = livenli_module.load_livenli(options.data)
     table = load_annotations(
         paths, explanations=options.explanations, progress=options.progress,
