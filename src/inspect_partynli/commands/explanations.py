@@ -82,25 +82,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from ..explanations import (
-        explanation_metrics,
-        humans_on_participant_items,
-        resolve_semantic_encoder,
-        resolve_style_encoder,
-    )
+    from ..explanations import explanation_metrics, resolve_semantic_encoder, resolve_style_encoder
     from ..livenli import load_livenli
 
     if args.ngram < 1:
         raise UsageError(f"--ngram must be a positive integer, not {args.ngram}")
-    output = Path(args.output) if args.output else None
-    if output is not None:
-        if output.exists() and not args.force:
-            raise OutputExistsError(f"{output} exists; pass --force to overwrite it")
-        if not output.parent.is_dir():
-            raise UsageError(f"{output.parent}: output folder does not exist")
-    show_progress = progress(args)
+    output = _output_path(args)
 
     def notify(message: str) -> None:
         print(f"partynli {NAME}: note: {message}", file=sys.stderr)
@@ -110,20 +97,8 @@ def run(args: argparse.Namespace) -> int:
     encoder = resolve_semantic_encoder(args.encoder, **options) or "none"
     style_encoder = resolve_style_encoder(args.style_encoder, **options) or "none"
     livenli_df = load_livenli(args.data)
-    table = read_sources(args, NAME, explanations=True)
-    if args.humans:
-        table = with_livenli_humans(table, livenli_df, notify)
-    participants = table[table["participant_type"] != "human"]
-    if not (participants["explanation"].fillna("").astype(str).str.strip() != "").any():
-        raise UsageError(
-            f"the {len(participants)} participant annotation(s) of the sources carry no "
-            "explanation (logs of a run that did not record them?)"
-        )
-    table, dropped = humans_on_participant_items(table)
-    if dropped:
-        notify(f"humans compared on the participants' items only ({dropped} item(s) left out)")
     result = explanation_metrics(
-        table,
+        _annotation_table(args, livenli_df, notify),
         livenli_df,
         encoder=encoder,
         style_encoder=style_encoder,
@@ -133,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         use_cache=args.cache,
         allow_download=args.allow_download,
-        progress=show_progress,
+        progress=progress(args),
         notify=notify,
     )
     vectors_asked = args.tfidf or encoder != "none" or style_encoder != "none"
@@ -155,6 +130,41 @@ def run(args: argparse.Namespace) -> int:
         output.write_text(text, encoding="utf-8")
         print(f"wrote {len(frame)} rows to {output}", file=sys.stderr)
     return 0
+
+
+def _output_path(args: argparse.Namespace):
+    """``-o FILE`` as a Path (None for stdout), refused before any work if it cannot be
+    written or exists without ``--force``."""
+    from pathlib import Path
+
+    if not args.output:
+        return None
+    output = Path(args.output)
+    if output.exists() and not args.force:
+        raise OutputExistsError(f"{output} exists; pass --force to overwrite it")
+    if not output.parent.is_dir():
+        raise UsageError(f"{output.parent}: output folder does not exist")
+    return output
+
+
+def _annotation_table(args: argparse.Namespace, livenli_df: pd.DataFrame, notify) -> pd.DataFrame:
+    """The sources' annotations (+ the LiveNLI workers unless ``--no-humans``), humans on the
+    participants' items; a UsageError when no participant explanation is there to measure."""
+    from ..explanations import humans_on_participant_items
+
+    table = read_sources(args, NAME, explanations=True)
+    if args.humans:
+        table = with_livenli_humans(table, livenli_df, notify)
+    participants = table[table["participant_type"] != "human"]
+    if not (participants["explanation"].fillna("").astype(str).str.strip() != "").any():
+        raise UsageError(
+            f"the {len(participants)} participant annotation(s) of the sources carry no "
+            "explanation (logs of a run that did not record them?)"
+        )
+    table, dropped = humans_on_participant_items(table)
+    if dropped:
+        notify(f"humans compared on the participants' items only ({dropped} item(s) left out)")
+    return table
 
 
 def with_livenli_humans(table: pd.DataFrame, livenli_df: pd.DataFrame, notify) -> pd.DataFrame:
