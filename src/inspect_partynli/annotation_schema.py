@@ -63,7 +63,8 @@ def empty_annotation_table() -> pd.DataFrame:
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` with every schema column, in schema order, with the schema's dtypes.
 
-    Missing optional columns are filled (``parsed`` from ``class_simple != 'error'``);
+    Missing optional columns are filled (``parsed`` from ``class_simple != 'error'``, also
+    for blank cells of a ``parsed`` column; ``"True"``/``"false"``/``1``/``0`` are read);
     columns beyond the schema are kept after it.  Raises ``ValueError`` naming any
     required column (``sent_id, participant, trial, class_simple``) that is absent.
     """
@@ -72,8 +73,8 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise ValueError(f"not an annotation table: missing column(s) {', '.join(missing)}")
     out = frame.copy()
-    if "parsed" not in out.columns:
-        out["parsed"] = out["class_simple"].astype(str) != ERROR_LABEL
+    derived = out["class_simple"].astype(str) != ERROR_LABEL
+    out["parsed"] = _parsed_flags(out["parsed"], derived) if "parsed" in out.columns else derived
     if "class_multi" not in out.columns:
         out["class_multi"] = out["class_simple"]
     for column in ANNOTATION_COLUMNS:
@@ -84,6 +85,18 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     for column in _STRING_COLUMNS:
         out[column] = out[column].fillna("").astype(str)
     out["trial"] = pd.to_numeric(out["trial"], errors="raise").astype(int)
-    out["parsed"] = out["parsed"].astype(bool)
     extra = [column for column in out.columns if column not in ANNOTATION_COLUMNS]
     return out[list(ANNOTATION_COLUMNS) + extra].reset_index(drop=True)
+
+
+_TRUE = {"true", "1", "1.0", "yes"}
+_FALSE = {"false", "0", "0.0", "no"}
+
+
+def _parsed_flags(column: pd.Series, derived: pd.Series) -> pd.Series:
+    """A ``parsed`` column as booleans: blank or unreadable cells take ``derived``."""
+    text = column.map(lambda v: "" if pd.isna(v) else str(v).strip().lower())
+    flags = derived.copy()
+    flags[text.isin(_TRUE)] = True
+    flags[text.isin(_FALSE)] = False
+    return flags.astype(bool)
