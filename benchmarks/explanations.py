@@ -38,7 +38,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from inspect_partynli.annotation_schema import conform  # noqa: E402
 from inspect_partynli.explanations import explanation_metrics, fallback_encoder  # noqa: E402
-from inspect_partynli.livenli import human_annotation_table, load_livenli  # noqa: E402
+from inspect_partynli.livenli_data import human_annotation_table, load_livenli  # noqa: E402
 
 FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "partynli-ministral-8b.csv"
 

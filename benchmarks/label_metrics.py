@@ -75,7 +75,7 @@ def synthetic_table(uids: list[str], participants: int, trials: int, seed: int =
 
 
 def run_scale(name: str, draws: int, k: int) -> dict:
-    from inspect_partynli.livenli import load_livenli
+    from inspect_partynli.livenli_data import load_livenli
     from inspect_partynli.settings import (
         Setting,
         default_settings,

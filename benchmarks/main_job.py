@@ -19,7 +19,7 @@ from collections import Counter
 
 from inspect_ai import eval as inspect_eval
 
-from inspect_partynli import livenli as lv
+from inspect_partynli import livenli_data as lv
 from inspect_partynli.labels import LABELS
 from inspect_partynli.task import livenli
 

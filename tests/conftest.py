@@ -32,7 +32,7 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 @pytest.fixture(scope="session")
 def livenli():
     """LiveNLI as loaded by the package (one row per item and worker)."""
-    from inspect_partynli.livenli import load_livenli
+    from inspect_partynli.livenli_data import load_livenli
 
     if not (DATA_DIR / "livenli.csv").is_file():
         pytest.fail(f"LiveNLI not found in {DATA_DIR}: set INSPECT_PARTYNLI_DATA")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from inspect_partynli.annotation_schema import PARTYNLI_COLUMNS, conform
-from inspect_partynli.livenli import human_annotation_table
+from inspect_partynli.livenli_data import human_annotation_table
 
 
 def fixture_table(fixture_csv: Path) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from inspect_ai.log import read_eval_log
 from inspect_ai.model import ModelOutput, ModelUsage, get_model
 from scipy.spatial.distance import jensenshannon
 
-from inspect_partynli import livenli as lv
+from inspect_partynli import livenli_data as lv
 from inspect_partynli.labels import LABELS
 from inspect_partynli.task import livenli, sweep_values
 
@@ -265,13 +265,15 @@ def test_readme_main_job_command(tmp_path):
 
 
 def test_livenli_task_in_an_eval_set(tmp_path):
-    """``from inspect_partynli import livenli_task`` in a user's suite, run with eval_set."""
+    """``from inspect_partynli import livenli`` in a user's suite, run with eval_set."""
     from inspect_ai import eval_set
 
+    import inspect_partynli.livenli_data  # noqa: F401 (the data module must not shadow the task)
+    from inspect_partynli import livenli as task
     from inspect_partynli import livenli_task
 
-    assert livenli_task is livenli
-    tasks = [livenli_task(epochs=2), livenli_task(subset="chaosnli", sweep="top_p", epochs=3)]
+    assert task is livenli and livenli_task is livenli
+    tasks = [task(epochs=2), task(subset="chaosnli", sweep="top_p", epochs=3)]
     kwargs = {"model": "partynli/livenli-annotators", "log_dir": str(tmp_path), "limit": 2}
     ok, logs = eval_set(tasks, display="none", **kwargs)
     assert ok and [log.status for log in logs] == ["success", "success"]

@@ -118,7 +118,7 @@ def test_participants_without_explanations_are_an_error(small_csv, capsys):
 
 def test_humans_already_in_the_sources_are_not_added_twice(small_csv, livenli, capsys):
     from inspect_partynli.annotation_schema import conform
-    from inspect_partynli.livenli import human_annotation_table
+    from inspect_partynli.livenli_data import human_annotation_table
 
     humans = human_annotation_table(livenli)
     humans = humans[humans["sent_id"].isin(["108083c", "28507n"])]

@@ -26,7 +26,7 @@ from inspect_partynli.explanations import (
     resolve_style_encoder,
 )
 from inspect_partynli.explanations.encoders import fallback_model_path
-from inspect_partynli.livenli import human_annotation_table
+from inspect_partynli.livenli_data import human_annotation_table
 
 SUMMARY_KEYS = ["group", "kind", "metric", "representation", "encoder",
                 "n", "median", "q1", "q3", "mean", "p_value"]  # fmt: skip

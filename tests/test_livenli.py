@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy.stats import entropy
 
-from inspect_partynli import livenli as lv
+from inspect_partynli import livenli_data as lv
 from inspect_partynli.annotation_schema import ANNOTATION_COLUMNS
 from inspect_partynli.labels import LABELS
 

@@ -248,7 +248,7 @@ def test_model_argument_errors(name, args, message):
 def test_data_argument(tmp_path, items, livenli):
     from inspect_ai._util.error import PrerequisiteError
 
-    from inspect_partynli.livenli import DataFormatError, DataNotFoundError, resolve_livenli
+    from inspect_partynli.livenli_data import DataFormatError, DataNotFoundError, resolve_livenli
 
     explicit = PartyNLIModelAPI("livenli-annotators", data=str(resolve_livenli().parent))
     assert _label(explicit.reply(messages(items, "78105n"), 2)) == "either-false"
@@ -276,7 +276,7 @@ def test_default_data_falls_back_on_the_tasks_file(tmp_path, items, monkeypatch)
     import shutil
     import urllib.request
 
-    from inspect_partynli import livenli as lv
+    from inspect_partynli import livenli_data as lv
 
     copy = tmp_path / "task-data" / "livenli.csv"
     copy.parent.mkdir()

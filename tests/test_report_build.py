@@ -405,7 +405,7 @@ def test_report_of_the_chaosnli_items_with_declared_groups(tmp_path, fixture_csv
     """A study run on the 50 ChaosNLI items only (as the offline study): every table's human
     row is over those 50 items, per-item views show MODEL MIX all whatever the order of the
     declared groups, and figures name a participant without its unit details."""
-    from inspect_partynli.livenli import subset_uids
+    from inspect_partynli.livenli_data import subset_uids
     from report_data import replayed_humans, study_table
 
     chaos = set(subset_uids(livenli, "chaosnli"))

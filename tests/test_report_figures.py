@@ -10,7 +10,7 @@ import pytest
 
 from inspect_partynli import settings as st
 from inspect_partynli.annotation_schema import conform
-from inspect_partynli.livenli import human_annotation_table
+from inspect_partynli.livenli_data import human_annotation_table
 from inspect_partynli.report import figures, tables
 from report_data import study_table
 

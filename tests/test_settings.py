@@ -11,7 +11,7 @@ import pytest
 from inspect_partynli import metrics as M
 from inspect_partynli.annotation_schema import conform
 from inspect_partynli.errors import SourceError, UsageError
-from inspect_partynli.livenli import human_annotation_table
+from inspect_partynli.livenli_data import human_annotation_table
 from inspect_partynli.settings import (
     METRIC_KEYS,
     Setting,

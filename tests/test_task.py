@@ -8,7 +8,7 @@ import pytest
 from inspect_ai.model import ChatMessageSystem, ChatMessageUser, ModelName
 from inspect_ai.solver import TaskState
 
-from inspect_partynli import livenli as lv
+from inspect_partynli import livenli_data as lv
 from inspect_partynli.prompts import PROMPT_VERSION, SYSTEM_PROMPT, user_prompt
 from inspect_partynli.task import (
     annotate,

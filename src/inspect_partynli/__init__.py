@@ -17,8 +17,9 @@ __version__ = "0.1.0"
 
 #: Public name -> the submodule defining it (add new exports here).
 _EXPORTS: dict[str, str] = {
-    # the Inspect task (``livenli_task`` because ``inspect_partynli.livenli`` is the data
-    # module) and its building blocks
+    # the Inspect task: ``from inspect_partynli import livenli`` (``livenli_task`` is an alias)
+    "livenli": "task",
+    # and its building blocks
     "livenli_task": "task",
     "annotate": "task",
     "livenli_samples": "task",
@@ -31,9 +32,9 @@ _EXPORTS: dict[str, str] = {
     "read_partynli_file": "annotations",
     "write_partynli_file": "annotations",
     # LiveNLI and the human references
-    "load_livenli": "livenli",
-    "human_distribution": "livenli",
-    "sample_metadata": "livenli",
+    "load_livenli": "livenli_data",
+    "human_distribution": "livenli_data",
+    "sample_metadata": "livenli_data",
     # prompts and labels
     "SYSTEM_PROMPT": "prompts",
     "USER_PROMPT_TEMPLATE": "prompts",

@@ -139,8 +139,8 @@ def load_annotations(
         explanations: also read explanations from logs (reads full samples, slower).
             PartyNLI files always carry theirs.
         include_humans: append the LiveNLI workers as participants
-            (:func:`inspect_partynli.livenli.human_annotation_table`).
-        data: where LiveNLI is (see :func:`inspect_partynli.livenli.resolve_livenli`);
+            (:func:`inspect_partynli.livenli_data.human_annotation_table`).
+        data: where LiveNLI is (see :func:`inspect_partynli.livenli_data.resolve_livenli`);
             used only with ``include_humans``.
         progress: show a progress bar over files on stderr.
         participants: model id (full, e.g. ``openai/gpt-4.1``, or without provider) ->
@@ -175,7 +175,7 @@ def load_annotations(
             frames.append(read_partynli_file(path))
             advance()
     if include_humans:
-        from .livenli import human_annotation_table, load_livenli
+        from .livenli_data import human_annotation_table, load_livenli
 
         frames.append(human_annotation_table(load_livenli(data)))
     frames = [frame for frame in frames if not frame.empty]

@@ -5,7 +5,7 @@ reply is a pure function of the item and the epoch):
 
 ``partynli/livenli-annotators``
     At epoch *e* the model answers as the item's *e*-th LiveNLI worker (workers in id
-    order, as :func:`~inspect_partynli.livenli.load_livenli` sorts them; wrapping around
+    order, as :func:`~inspect_partynli.livenli_data.load_livenli` sorts them; wrapping around
     when *e* exceeds the item's number of workers), in exactly the JSON format the system
     prompt asks for: the worker's labels (sorted, hyphen-joined), explanation, and the
     premise / hypothesis with the worker's highlighted spans wrapped in ``<<`` ``>>``.
@@ -25,7 +25,7 @@ reply is a pure function of the item and the epoch):
 
 Both take ``-M data=PATH`` for LiveNLI (default: ``$INSPECT_PARTYNLI_DATA`` or the cache, then
 the file the task loaded with ``-T data=PATH``, then a download; see
-:func:`~inspect_partynli.livenli.resolve_livenli`); an explicit path is loaded when the model
+:func:`~inspect_partynli.livenli_data.resolve_livenli`); an explicit path is loaded when the model
 is created, so a wrong one stops the run with one message before any sample starts.  The item
 is identified from the user prompt (its premise and hypothesis), so the model answers the
 task's prompts whatever the sample ids; the epoch comes from Inspect's active sample (1
@@ -55,7 +55,7 @@ from inspect_ai.tool import ToolChoice, ToolInfo
 from ._inspect_errors import for_inspect
 from .errors import SourceError, UsageError, UserInputError
 from .labels import ERROR_LABEL, NO_ANNOTATION, NO_ANNOTATION_KEY
-from .livenli import DataNotFoundError, last_loaded, load_livenli
+from .livenli_data import DataNotFoundError, last_loaded, load_livenli
 from .prompts import USER_PROMPT_TEMPLATE
 
 ANNOTATORS = "livenli-annotators"

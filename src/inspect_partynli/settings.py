@@ -53,7 +53,7 @@ from . import metrics
 from .annotation_schema import conform
 from .errors import SourceError, UsageError
 from .labels import ERROR_LABEL, LABEL_INDEX, LABELS
-from .livenli import POPULATIONS, human_counts, livenli_coders, subset_uids
+from .livenli_data import POPULATIONS, human_counts, livenli_coders, subset_uids
 
 __all__ = [
     "KINDS",
@@ -310,7 +310,7 @@ def reference_counts(
 def _livenli(livenli_df: pd.DataFrame | None) -> pd.DataFrame:
     if livenli_df is not None:
         return livenli_df
-    from .livenli import load_livenli
+    from .livenli_data import load_livenli
 
     return load_livenli()
 

@@ -33,7 +33,7 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from ._inspect_errors import for_inspect
 from .errors import UserInputError
-from .livenli import load_livenli, resolve_livenli, sample_metadata, sha256_of, subset_uids
+from .livenli_data import load_livenli, resolve_livenli, sample_metadata, sha256_of, subset_uids
 from .prompts import PROMPT_VERSION, SYSTEM_PROMPT, user_prompt
 
 #: Parameters that can be swept, and the largest maximum each accepts (None: unbounded).
@@ -112,7 +112,7 @@ def livenli_messages(premise: str, hypothesis: str) -> list[ChatMessage]:
 def livenli_samples(data: str | None = None, subset: str = "all") -> list[Sample]:
     """One Sample per LiveNLI item of ``subset`` (``all``: 122, ``chaosnli``: 50), in uid order.
 
-    ``metadata`` = :func:`~inspect_partynli.livenli.sample_metadata` of the item plus
+    ``metadata`` = :func:`~inspect_partynli.livenli_data.sample_metadata` of the item plus
     ``prompt_version``.
     """
     if subset not in SUBSETS:

@@ -83,7 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..explanations import explanation_metrics, resolve_semantic_encoder, resolve_style_encoder
-    from ..livenli import load_livenli
+    from ..livenli_data import load_livenli
 
     if args.ngram < 1:
         raise UsageError(f"--ngram must be a positive integer, not {args.ngram}")
@@ -171,7 +171,7 @@ def with_livenli_humans(table: pd.DataFrame, livenli_df: pd.DataFrame, notify) -
     """``table`` plus the LiveNLI workers, unless it already holds human rows (a PartyNLI
     file exported with ``--humans``): adding them again would count every human twice."""
     from ..annotation_schema import conform
-    from ..livenli import human_annotation_table
+    from ..livenli_data import human_annotation_table
 
     present = int((table["participant_type"] == "human").sum())
     if present:

@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..livenli import load_livenli
+    from ..livenli_data import load_livenli
     from ..settings import human_rows
 
     rows = human_rows(load_livenli(args.data), args.subset, seed=args.seed)

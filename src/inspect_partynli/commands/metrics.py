@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..errors import SourceError, UsageError
-from ..livenli import POPULATIONS
+from ..livenli_data import POPULATIONS
 from ._arguments import (
     add_data,
     add_naming,
@@ -182,7 +182,7 @@ def build_settings(
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..livenli import load_livenli
+    from ..livenli_data import load_livenli
     from ..settings import CI_KEYS, METRIC_KEYS, evaluate_many, prepare
 
     groups = read_groups(args.groups, args.group)

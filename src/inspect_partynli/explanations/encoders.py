@@ -275,7 +275,7 @@ def resolve_style_encoder(
 
 def default_cache_dir() -> Path:
     """``<package cache>/embeddings`` (the package cache honours ``INSPECT_PARTYNLI_CACHE``)."""
-    from ..livenli import cache_dir
+    from ..livenli_data import cache_dir
 
     return cache_dir() / "embeddings"
 

@@ -143,7 +143,7 @@ class _Builder:
         self.files: list[Path] = []
         self.figures_section = Section("Figures")
         self.encoders = Encoders()
-        from .. import livenli as livenli_module
+        from .. import livenli_data as livenli_module
 
         self.humans = livenli_module.human_annotation_table(livenli_df)
         self.item_info = livenli_module.items(livenli_df)
@@ -232,7 +232,7 @@ def build_report(
     :class:`OutputExistsError` for a non-empty ``out_dir`` without ``force``; both before
     anything is written.
     """
-    from .. import livenli as livenli_module
+    from .. import livenli_data as livenli_module
     from ..annotations import load_annotations
 
     options = options or ReportOptions()

@@ -39,7 +39,7 @@ def study_items(study: Study) -> int:
 
     Loads LiveNLI exactly as the task will (so a missing file is reported before any run).
     """
-    from ..livenli import load_livenli, subset_uids
+    from ..livenli_data import load_livenli, subset_uids
 
     return len(subset_uids(load_livenli(study.data), study.subset))
 
