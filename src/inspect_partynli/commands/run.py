@@ -16,7 +16,7 @@ from pathlib import Path
 from ..errors import UsageError, UserInputError
 
 NAME = "run"
-HELP = "run a study file (models, sweeps, sizes) through Inspect's eval_set; resumable"
+HELP = "Run a study file (models, sweeps, sizes) through Inspect's eval_set; resumable"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
