@@ -182,6 +182,14 @@ def test_pool_by_experiment_and_input_errors(tmp_path):
     pools = by_temperature[by_temperature["kind"] == "pool"]
     assert set(pools["group"]) == {"humans", "temperature=0.0", "temperature=0.7"}
     assert "m2 [temperature=0.7]" in set(by_temperature["group"])
+    # an unset temperature (the provider's default) is a pool of its own, not a crash on NaN
+    table["temperature"] = [None] * 3 + [None, 0.7, 0.7, 0.7, 0.7]
+    _, _, unset = explanation_metrics(
+        table, ITEMS, encoder="none", style_encoder="none", pool_by="temperature",
+        progress=False, notify=None,
+    )  # fmt: skip
+    pools = unset[unset["kind"] == "pool"]
+    assert set(pools["group"]) == {"humans", "temperature=default", "temperature=0.7"}
     with pytest.raises(UsageError, match="not in LiveNLI"):
         bad = tiny_table()
         bad.loc[0, "sent_id"] = "nope"

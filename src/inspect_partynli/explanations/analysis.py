@@ -38,6 +38,7 @@ import pandas as pd
 
 from ..errors import UsageError
 from ..labels import ERROR_LABEL
+from ..settings import UNSET_WORDS
 from .compare import summarise
 from .delexicalise import DEFAULT_N, delexicalise_tokens, item_ngrams, tokenize
 from .encoders import (
@@ -151,8 +152,11 @@ def prepare_explanations(
     if pool_by is None:
         frame["pool"] = np.where(is_human, HUMAN_POOL, PARTICIPANT_POOL)
     else:
-        values = rows[pool_by].astype(str).reset_index(drop=True)
-        if pd.api.types.is_numeric_dtype(rows[pool_by]):  # "temperature=0.7", not "0.7"
+        column = rows[pool_by].reset_index(drop=True)
+        # an unset value (NaN: the provider's default temperature, an unknown size) is a pool
+        # of its own, named as in the label metrics (temperature=default, num_params=unknown)
+        values = column.astype(str).where(column.notna(), UNSET_WORDS.get(pool_by, "unset"))
+        if pd.api.types.is_numeric_dtype(column):  # "temperature=0.7", not "0.7"
             values = f"{pool_by}=" + values
         frame["pool"] = np.where(is_human, HUMAN_POOL, values)
     frame = frame.join(texts, on="sent_id")
