@@ -36,7 +36,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..errors import UsageError
+from ..errors import SourceError, UsageError
 
 #: The paper's semantic encoder (EMB_e5) and style encoder (EMB_style).
 DEFAULT_SEMANTIC_ENCODER = "intfloat/multilingual-e5-large-instruct"
@@ -116,6 +116,13 @@ def _load_model(location: str, device: str, local_files_only: bool):
     transformers_logging.disable_progress_bar()
     try:
         return SentenceTransformer(location, device=device, local_files_only=local_files_only)
+    except OSError as error:  # no network / no such repo: the user's setup, not a bug
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        action = "loaded" if local_files_only else "downloaded (--allow-download)"
+        raise SourceError(
+            f"encoder {location} could not be {action}: {first_line} Without --allow-download "
+            "the offline MiniLM stands in for a semantic model that is not cached."
+        ) from error
     finally:
         if shown:
             transformers_logging.enable_progress_bar()
