@@ -281,6 +281,17 @@ def test_offline_study_needs_nothing():
     assert preflight(configurations(load_study("offline"))) == []
 
 
+def test_missing_livenli_says_where_a_study_sets_the_path(monkeypatch, tmp_path):
+    from inspect_partynli.livenli_data import DataNotFoundError
+    from inspect_partynli.study import study_items
+
+    monkeypatch.delenv("INSPECT_PARTYNLI_DATA", raising=False)
+    monkeypatch.setenv("INSPECT_PARTYNLI_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: (_ for _ in ()).throw(OSError))
+    with pytest.raises(DataNotFoundError, match=r"In a study file, the path goes in task\.data"):
+        study_items(parse_study(MINIMAL))
+
+
 # --------------------------------------------------------------------------------------------
 # the shipped studies
 

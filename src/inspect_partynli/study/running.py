@@ -39,9 +39,13 @@ def study_items(study: Study) -> int:
 
     Loads LiveNLI exactly as the task will (so a missing file is reported before any run).
     """
-    from ..livenli_data import load_livenli, subset_uids
+    from ..livenli_data import DataNotFoundError, load_livenli, subset_uids
 
-    return len(subset_uids(load_livenli(study.data), study.subset))
+    try:
+        frame = load_livenli(study.data)
+    except DataNotFoundError as error:
+        raise DataNotFoundError(f"{error} In a study file, the path goes in task.data.") from None
+    return len(subset_uids(frame, study.subset))
 
 
 def _differences(header: Any, config: Configuration, study: Study) -> list[str]:
