@@ -246,3 +246,15 @@ def test_sha_mismatch_leaves_nothing_behind(tmp_path, monkeypatch):
 
 def test_checksum_of_the_data_in_use(real_csv):
     assert lv.check_checksum(real_csv) is True
+
+
+def test_a_file_that_differs_from_upstream_warns_but_is_used(real_csv, tmp_path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the upstream file: no warning
+        assert lv.verified_sha256(real_csv) == lv.SHA256
+    edited = tmp_path / "livenli.csv"
+    edited.write_bytes(real_csv.read_bytes() + b"\n")
+    with pytest.warns(UserWarning, match="differs from the upstream LiveNLI"):
+        assert lv.verified_sha256(edited) == lv.sha256_of(edited) != lv.SHA256

@@ -233,17 +233,25 @@ def load_livenli(path: str | Path | None = None, *, download: bool = True) -> pd
     return frame
 
 
-def check_checksum(path: str | Path | None = None) -> bool:
-    """Whether the LiveNLI file in use is the exact upstream version (warns if not)."""
-    csv = resolve_livenli(path, download=False)
-    same = sha256_of(csv) == SHA256
-    if not same:
+def verified_sha256(csv: Path) -> str:
+    """The sha256 of a LiveNLI file, warning once if it is not the upstream version.
+
+    The task records this digest in its log; a user-given file that differs from upstream
+    (an edited or newer LiveNLI) still runs, but may not reproduce the paper's numbers.
+    """
+    digest = sha256_of(csv)
+    if digest != SHA256:
         warnings.warn(
             f"{csv} differs from the upstream LiveNLI (sha256 {SHA256}); results may not "
             "match the paper",
             stacklevel=2,
         )
-    return same
+    return digest
+
+
+def check_checksum(path: str | Path | None = None) -> bool:
+    """Whether the LiveNLI file in use is the exact upstream version (warns if not)."""
+    return verified_sha256(resolve_livenli(path, download=False)) == SHA256
 
 
 def items(livenli: pd.DataFrame) -> pd.DataFrame:

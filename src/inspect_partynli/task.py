@@ -33,7 +33,13 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from ._inspect_errors import for_inspect
 from .errors import UserInputError
-from .livenli_data import load_livenli, resolve_livenli, sample_metadata, sha256_of, subset_uids
+from .livenli_data import (
+    load_livenli,
+    resolve_livenli,
+    sample_metadata,
+    subset_uids,
+    verified_sha256,
+)
 from .prompts import PROMPT_VERSION, SYSTEM_PROMPT, user_prompt
 
 #: Parameters that can be swept, and the largest maximum each accepts (None: unbounded).
@@ -219,6 +225,6 @@ def livenli(
             "tmax": None if values is None else float(DEFAULT_SWEEP_MAX if tmax is None else tmax),
             "sweep_values": values,
             "data_path": str(csv),
-            "data_sha256": sha256_of(csv),
+            "data_sha256": verified_sha256(csv),
         },
     )
