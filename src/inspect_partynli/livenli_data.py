@@ -204,8 +204,8 @@ def _load(csv: Path, mtime: float) -> pd.DataFrame:
     return frame.drop(columns=["chaos_dist", "_worker_number"]).reset_index(drop=True)
 
 
-#: The LiveNLI files this process has loaded, most recent last (see :func:`last_loaded`).
-_LOADED: dict[Path, None] = {}
+#: The LiveNLI file this process loaded most recently (see :func:`last_loaded`).
+_last_loaded: Path | None = None
 
 
 def last_loaded() -> Path | None:
@@ -214,7 +214,7 @@ def last_loaded() -> Path | None:
     Lets the offline participant answer the task's prompts from the task's own file when it
     was given none and the usual resolution finds nothing.
     """
-    return next(reversed(_LOADED), None)
+    return _last_loaded
 
 
 def load_livenli(path: str | Path | None = None, *, download: bool = True) -> pd.DataFrame:
@@ -226,10 +226,10 @@ def load_livenli(path: str | Path | None = None, *, download: bool = True) -> pd
     ``chaos_counts`` (tuple over LABELS or None), ``mnli_labels`` (tuple), ``gold``.
     Returns a copy: callers may modify it.
     """
+    global _last_loaded
     csv = resolve_livenli(path, download=download).resolve()
     frame = _load(csv, csv.stat().st_mtime).copy()
-    _LOADED.pop(csv, None)
-    _LOADED[csv] = None
+    _last_loaded = csv
     return frame
 
 
