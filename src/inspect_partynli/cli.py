@@ -20,12 +20,20 @@ from .errors import UserInputError
 COMMANDS = ("humans", "metrics", "export", "explanations", "report", "run")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The ``partynli`` parser.
+
+    Lazy dispatch: every command is listed (from its module's ``NAME`` and ``HELP``; command
+    modules import nothing heavy at module level), but only the command that ``argv`` names
+    gets its arguments, so ``partynli --help`` and each command load only what they need
+    (see docs/performance.md).  Without ``argv`` every command gets its arguments.
+    """
     parser = argparse.ArgumentParser(
         prog="partynli",
         description="Label and explanation variation of LLM annotators vs humans (PartyNLI).",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    chosen = None if argv is None else _named_command(argv)
     for name in COMMANDS:
         try:
             module = importlib.import_module(f".commands.{name}", __package__)
@@ -34,13 +42,22 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # command not built yet
             raise
         sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
-        module.add_arguments(sub)
+        if argv is None or name == chosen:
+            module.add_arguments(sub)
         sub.set_defaults(handler=module.run)
     return parser
 
 
+def _named_command(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` runs: its first word that is not an option (the top-level parser
+    has no options besides ``--help``), or None."""
+    words = [word for word in argv if not word.startswith("-")]
+    return words[0] if words and words[0] in COMMANDS else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args) or 0)

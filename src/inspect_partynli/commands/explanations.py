@@ -17,13 +17,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from ..errors import OutputExistsError, UsageError
-from ..explanations.delexicalise import DEFAULT_N
-from ..explanations.encoders import DEFAULT_SEMANTIC_ENCODER, DEFAULT_STYLE_ENCODER
 from ._arguments import add_data, add_naming, add_progress, add_sources, progress, read_sources
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NAME = "explanations"
 HELP = "Explanation variation (lexical metrics, embedding distances), humans vs participants."
@@ -33,6 +33,9 @@ TABLES = ("summary", "explanations", "groups")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..explanations.delexicalise import DEFAULT_N
+    from ..explanations.encoders import DEFAULT_SEMANTIC_ENCODER, DEFAULT_STYLE_ENCODER
+
     add_sources(parser)
     parser.add_argument(
         "--encoder", metavar="ID|PATH", default=None,
@@ -170,6 +173,8 @@ def _annotation_table(args: argparse.Namespace, livenli_df: pd.DataFrame, notify
 def with_livenli_humans(table: pd.DataFrame, livenli_df: pd.DataFrame, notify) -> pd.DataFrame:
     """``table`` plus the LiveNLI workers, unless it already holds human rows (a PartyNLI
     file exported with ``--humans``): adding them again would count every human twice."""
+    import pandas as pd
+
     from ..annotation_schema import conform
     from ..livenli_data import human_annotation_table
 
@@ -182,6 +187,8 @@ def with_livenli_humans(table: pd.DataFrame, livenli_df: pd.DataFrame, notify) -
 
 def render(frame: pd.DataFrame, fmt: str) -> str:
     """``frame`` as an aligned text table, CSV, or a JSON list of objects (NaN -> null)."""
+    import pandas as pd
+
     if fmt == "json":
         records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
         return json.dumps(records, indent=1, ensure_ascii=False, default=_json_value) + "\n"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..annotations import check_output_path, write_partynli_file
 from ._arguments import (
     add_data,
     add_naming,
@@ -48,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..annotations import check_output_path, write_partynli_file
+
     output = check_output_path(args.output, force=args.force)  # fail before reading anything
     table = read_sources(
         args, NAME, explanations=args.explanations, include_humans=args.humans,

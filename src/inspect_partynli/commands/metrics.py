@@ -19,10 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from ..errors import SourceError, UsageError
-from ..livenli_data import POPULATIONS
 from ._arguments import (
     add_data,
     add_naming,
@@ -33,6 +30,8 @@ from ._arguments import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..settings import CodedTable, Setting
 
 NAME = "metrics"
@@ -54,6 +53,8 @@ def _clean(value: object) -> object:
 def render(rows: Sequence[Mapping], keys: Sequence[str], fmt: str) -> str:
     """Rows (dicts) as an aligned table (2 decimals), CSV (full precision) or JSON (a list of
     objects with exactly ``keys``; NaN as null)."""
+    import pandas as pd
+
     records = [{key: _clean(row.get(key)) for key in keys} for row in rows]
     if fmt == "json":
         return json.dumps(records, indent=2)
@@ -89,6 +90,8 @@ def add_format_argument(parser: argparse.ArgumentParser) -> None:
 
 # ------------------------------------------------------------------------------ arguments
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..livenli_data import POPULATIONS
+
     add_sources(parser)
     parser.add_argument(
         "--reference", choices=POPULATIONS, default="livenli",

@@ -6,32 +6,78 @@ Main entry points: :func:`explanation_metrics` (Figure 4 and Appendix H numbers)
 :func:`explanation_projection` (Figures 1 and 11).
 """
 
-from .analysis import (
-    HUMAN_POOL,
-    PARTICIPANT_POOL,
-    ExplanationMetrics,
-    explanation_metrics,
-    humans_on_participant_items,
-    prepare_explanations,
-)
-from .compare import describe, mann_whitney_p, summarise
-from .delexicalise import DEFAULT_N, delexicalise, tokenize
-from .encoders import (
-    DEFAULT_SEMANTIC_ENCODER,
-    DEFAULT_STYLE_ENCODER,
-    FALLBACK_ENCODER_NAME,
-    CachedEncoder,
-    EmbeddingCache,
-    Encoder,
-    SentenceTransformerEncoder,
-    default_cache_dir,
-    fallback_encoder,
-    resolve_semantic_encoder,
-    resolve_style_encoder,
-)
-from .lexical import jaccard, lexical_metrics, pairwise_jaccard, vocabulary_size, word_count
-from .projection import explanation_projection, tsne_2d
-from .vectors import cosine_distances, dispersion
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+#: Submodule -> the public names it defines.  They are imported on first use, so that
+#: importing one light submodule (e.g. ``delexicalise`` for a default) does not load scipy,
+#: sklearn and torch through the others (see docs/performance.md).
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "analysis": (
+        "HUMAN_POOL",
+        "PARTICIPANT_POOL",
+        "ExplanationMetrics",
+        "explanation_metrics",
+        "humans_on_participant_items",
+        "prepare_explanations",
+    ),
+    "compare": (
+        "describe",
+        "mann_whitney_p",
+        "summarise",
+    ),
+    "delexicalise": (
+        "DEFAULT_N",
+        "delexicalise",
+        "tokenize",
+    ),
+    "encoders": (
+        "DEFAULT_SEMANTIC_ENCODER",
+        "DEFAULT_STYLE_ENCODER",
+        "FALLBACK_ENCODER_NAME",
+        "CachedEncoder",
+        "EmbeddingCache",
+        "Encoder",
+        "SentenceTransformerEncoder",
+        "default_cache_dir",
+        "fallback_encoder",
+        "resolve_semantic_encoder",
+        "resolve_style_encoder",
+    ),
+    "lexical": (
+        "jaccard",
+        "lexical_metrics",
+        "pairwise_jaccard",
+        "vocabulary_size",
+        "word_count",
+    ),
+    "projection": (
+        "explanation_projection",
+        "tsne_2d",
+    ),
+    "vectors": (
+        "cosine_distances",
+        "dispersion",
+    ),
+}
+
+_MODULE_OF: dict[str, str] = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "DEFAULT_N",
