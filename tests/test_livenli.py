@@ -49,7 +49,7 @@ def test_parsed_labels_and_spans(livenli):
     assert row["labels"] == frozenset({"either", "true"})
     assert row["class_multi"] == "either-true"
     assert row["class_simple"] == "either"
-    assert row["gold"] == "true"
+    assert row["prompt_label"] == "true"  # the uid's letter
     # spans are (start, end) with an exclusive end
     assert row["highlight_p"] == [(82, 90)]
     assert row["premise"][82:90] == "need not"
@@ -85,10 +85,17 @@ def test_mnli_labels(livenli):
     assert mnli.to_dict() == pytest.approx({"either": 0.6, "false": 0.0, "true": 0.4})
 
 
-def test_gold_from_last_letter(livenli):
+def test_prompt_label_is_the_uid_letter_and_gold_the_mnli_majority(livenli):
     table = lv.items(livenli)
     expected = table.index.str[-1].map({"e": "true", "n": "either", "c": "false"})
-    assert (table["gold"] == expected).all()
+    assert (table["prompt_label"] == expected).all()
+    # MNLI's gold = the label of at least 3 of the 5 annotators (data README: of the 110 items
+    # with 5 labels, 13 have a majority other than the letter and 60 have none)
+    five = table[table["mnli_labels"].map(len) == 5]
+    assert len(five) == 110
+    assert five["gold"].isna().sum() == 60
+    assert (five["gold"].notna() & (five["gold"] != five["prompt_label"])).sum() == 13
+    assert table.loc["20274n", "gold"] == "either"  # either, true, either, either, true
 
 
 def test_mean_entropy_of_livenli_humans(livenli):
@@ -131,24 +138,6 @@ def test_human_annotation_table(livenli):
     assert len(table) == 1405
     assert set(table["participant_type"]) == {"human"}
     assert set(table["trial"]) == {1}
-
-
-def test_sample_metadata(livenli):
-    metadata = lv.sample_metadata(livenli)
-    assert len(metadata) == 122
-    item = metadata["78105n"]
-    assert set(item) == {
-        "premise", "hypothesis", "gold", "livenli_workers", "livenli_multi", "livenli_single",
-        "livenli_distribution", "chaosnli_counts", "mnli_labels", "n_annotators", "has_chaosnli",
-    }  # fmt: skip
-    assert item["gold"] == "either"
-    assert item["n_annotators"] == 10
-    assert item["livenli_multi"][:3] == ["either", "either-false", "false"]
-    assert item["livenli_single"].count("false") == 6
-    assert item["livenli_distribution"] == pytest.approx({"either": 0.4, "false": 0.6, "true": 0})
-    assert metadata["20274n"]["chaosnli_counts"] == {"either": 75, "false": 11, "true": 14}
-    assert metadata["20274n"]["has_chaosnli"] is True
-    assert all(m["has_chaosnli"] == (m["chaosnli_counts"] is not None) for m in metadata.values())
 
 
 def test_load_returns_a_copy(livenli):

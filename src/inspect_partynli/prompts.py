@@ -9,6 +9,9 @@ template helpers (which would treat ``{...}`` as format fields).
 from __future__ import annotations
 
 import hashlib
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 SYSTEM_PROMPT = """\
 You are an expert at natural language inference tasks.
@@ -84,3 +87,82 @@ def user_prompt(premise: str, hypothesis: str) -> str:
 PROMPT_VERSION = hashlib.sha256(
     (SYSTEM_PROMPT + "\x00" + USER_PROMPT_TEMPLATE).encode("utf-8")
 ).hexdigest()[:12]
+
+
+def _version(system: str, user: str) -> str:
+    return hashlib.sha256((system + "\x00" + user).encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class PromptSpec:
+    """A dataset's prompts: a system text and a user template with ``{field}`` placeholders.
+
+    Placeholders name the item's text fields; doubled braces ``{{ }}`` are literal braces.  The
+    template is filled by substitution, never by ``str.format`` on the item's text, so braces
+    inside an item stay as they are.  ``reply_format`` is the JSON the prompt asks for: ``nli``
+    (the paper's Figure 6 object with ``classification`` and ``highlights``) or ``flat``
+    (``{"label": ..., "explanation": ...}``), which the offline participants answer in.
+    """
+
+    system: str
+    user: str
+    version: str = ""
+    reply_format: str = "flat"
+    fields: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fields", template_fields(self.user))
+        if not self.version:
+            object.__setattr__(self, "version", _version(self.system, self.user))
+        if self.reply_format not in ("nli", "flat"):
+            raise ValueError(f"unknown reply format {self.reply_format!r}; choose nli or flat")
+
+    def user_text(self, item: Mapping[str, object]) -> str:
+        """The user prompt of one item (``item`` maps each placeholder to its text)."""
+        pieces = []
+        for literal, name, _, _ in string.Formatter().parse(self.user):
+            pieces.append(literal)
+            if name is not None:
+                pieces.append(str(item[name]))
+        return "".join(pieces)
+
+
+def template_fields(template: str) -> tuple[str, ...]:
+    """The placeholder names of a user template, in order of first use.
+
+    Raises ValueError for a placeholder that is not a plain name (``{}``, ``{0}``, ``{a.b}``,
+    ``{a!r}``, ``{a:>5}``) or for a single brace (write ``{{`` / ``}}`` for a literal one).
+    """
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as error:
+        raise ValueError(f"{error} (write {{{{ or }}}} for a literal brace)") from None
+    names: list[str] = []
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            shown = (
+                "{"
+                + name
+                + (f"!{conversion}" if conversion else "")
+                + (f":{spec}" if spec else "")
+                + "}"
+            )
+            raise ValueError(f"placeholder {shown} is not a plain field name like {{text}}")
+        if name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def _nli_user_template() -> str:
+    head, middle, tail = (
+        part.replace("{", "{{").replace("}", "}}") for part in USER_PROMPT_TEMPLATE.split("{}")
+    )
+    return f"{head}{{premise}}{middle}{{hypothesis}}{tail}"
+
+
+#: The paper's prompts (Figures 6 and 7) over the text fields ``premise`` and ``hypothesis``.
+NLI_PROMPT = PromptSpec(
+    system=SYSTEM_PROMPT, user=_nli_user_template(), version=PROMPT_VERSION, reply_format="nli"
+)
