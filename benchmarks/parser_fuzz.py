@@ -12,6 +12,15 @@ explanation and highlights) are drawn again, so the corpus holds ``--n`` malform
 The script prints the count per outcome (parsed or failure category), the number of
 exceptions (must be 0), the number of ``parser_error`` results (must be 0) and the parsing
 speed.  Exit status 1 when either must-be-zero count is not.
+
+Then the pathological families (issue 10: replies that made the old regexes and recursion
+quadratic) are parsed at doubling lengths up to about 1 MB: ``<<`` repeated in a highlight,
+``<think>`` repeated, ``<think>x`` and ``</thinking>`` repeated, an explanation nested in
+lists, and more (unclosed braces, quotes, parentheses in a label, ...).  For each family the
+script prints the seconds per reply at each length, the growth exponent (slope of log time
+over log length: 1 is linear, 2 quadratic) and the time relative to a well-formed reply of
+the same length measured in the same run.  Exit status 1 when a family grows faster than
+linearly (exponent over 1.3) or a reply under 1 MB takes over 0.5 s.
 """
 
 from __future__ import annotations
@@ -218,10 +227,94 @@ def run(n: int = 10_000, seed: int = 0) -> dict:
     }
 
 
+def _answer(highlight: str = "", explanation: str = "fine") -> str:
+    return json.dumps({
+        "classification": {"label": "true", "explanation": explanation},
+        "highlights": {"context": highlight, "statement": ""},
+    })  # fmt: skip
+
+
+#: Reply families that a backtracking regex or recursion makes super-linear: name -> reply
+#: of about ``n`` repetitions.
+PATHOLOGICAL: dict[str, Callable[[int], str]] = {
+    "highlight '<<' x n": lambda n: _answer(highlight="<<" * n),
+    "'<think>' x n": lambda n: "<think>" * n,
+    "'<think>x' x n + '</thinking>' x n": lambda n: "<think>x" * n + "</thinking>" * n,
+    "('<think>x' + '</thinking>') x n": lambda n: "<think>x</thinking>" * n,
+    "'<THINK>' x n + '</think>'": lambda n: "<THINK>" * n + "</think>",
+    "explanation nested n lists deep": lambda n: (
+        '{"classification": {"label": "true", "explanation": ' + "[" * n + '"deep"' + "]" * n + "}}"
+    ),
+    "'{' x n": lambda n: "{" * n,
+    "'[' x n inside an object": lambda n: '{"a": ' + "[" * n,
+    "'\" ' x n in an object": lambda n: '{"a": "' + '" ' * n + "}",
+    "'\\\\' x n in a string": lambda n: '{"a": "' + "\\" * n + '"}',
+    "'a :' x n (bare keys)": lambda n: "{" + "a :" * n + "}",
+    "label '(' x n": lambda n: json.dumps({"classification": {"label": "(" * n}}),
+    "bare 'true (' x n": lambda n: "true (" * n,
+    "'<<' x n outside JSON": lambda n: "<<" * n,
+    "answer object x n": lambda n: '{"label": "true"}' * n,
+}
+
+#: Lengths (characters, about) at which every family is timed: doubling up to 1 MB.
+PATHOLOGICAL_CHARS: tuple[int, ...] = tuple(1_000_000 >> k for k in range(6, -1, -1))
+
+
+def _time(text: str, repeats: int = 3) -> float:
+    """Best of ``repeats`` timings of one parse (seconds)."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        parse_reply(text, "the cat sat", "a dog")
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _sized(family: Callable[[int], str], chars: int) -> str:
+    """The family's reply of about ``chars`` characters."""
+    unit = max(1, len(family(64)) // 64)
+    text = family(max(1, chars // unit))
+    while len(text) > chars:  # never over: the 0.5 s limit is for replies under 1 MB
+        text = family(max(1, int(chars // unit * chars / len(text)) - 1))
+    return text
+
+
+def pathological() -> list[dict]:
+    """Time every pathological family at :data:`PATHOLOGICAL_CHARS`."""
+    import math
+
+    baseline = {n: _time(_answer(explanation="word " * (n // 5))) for n in PATHOLOGICAL_CHARS}
+    rows = []
+    for name, family in PATHOLOGICAL.items():
+        lengths, seconds = [], []
+        for chars in PATHOLOGICAL_CHARS:
+            text = _sized(family, chars)
+            lengths.append(len(text))
+            seconds.append(_time(text))
+        # growth exponent over the upper half (small sizes are dominated by fixed costs)
+        half = len(lengths) // 2
+        xs = [math.log(n) for n in lengths[half:]]
+        ys = [math.log(max(t, 1e-7)) for t in seconds[half:]]
+        mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+        slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum(
+            (x - mean_x) ** 2 for x in xs
+        )
+        largest = max(PATHOLOGICAL_CHARS)
+        rows.append({
+            "family": name, "lengths": lengths, "seconds": seconds, "exponent": slope,
+            "vs_well_formed": seconds[-1] / max(baseline[largest], 1e-7),
+            "max_under_1mb": max(t for n, t in zip(lengths, seconds, strict=True)
+                                 if n <= 1_000_000),
+        })  # fmt: skip
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000, help="replies to generate")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--skip-pathological", action="store_true",
+                        help="skip the timing of the pathological families")  # fmt: skip
     args = parser.parse_args(argv)
     result = run(args.n, args.seed)
     outcomes = result["outcomes"]
@@ -246,7 +339,24 @@ def main(argv: list[str] | None = None) -> int:
             f"{rate:,.0f} replies/s, {chars / seconds / 1e6:.1f} M chars/s"
         )
     bad = result["exceptions"] or unknown or outcomes.get("parser_error", 0)
-    return 1 if bad else 0
+    if args.skip_pathological:
+        return 1 if bad else 0
+    print("pathological families (seconds per reply at each length; exponent 1 = linear):")
+    slow = []
+    for row in pathological():
+        timings = " ".join(f"{t:.4f}" for t in row["seconds"])
+        print(
+            f"  {row['family']:<38} exponent {row['exponent']:.2f}  "
+            f"max {row['max_under_1mb']:.3f} s"
+            f"  {row['vs_well_formed']:.2f}x a well-formed reply of {row['lengths'][-1]:,} chars"
+        )
+        print(f"    {timings}")
+        if row["exponent"] > 1.3 or row["max_under_1mb"] > 0.5:
+            slow.append(row["family"])
+    lengths = ", ".join(f"{n:,}" for n in PATHOLOGICAL_CHARS)
+    print(f"lengths (chars, about): {lengths}")
+    print(f"super-linear or over 0.5 s: {slow or 0}")
+    return 1 if bad or slow else 0
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -488,3 +489,78 @@ def test_benchmark_corpus_small_version():
     assert not module.is_well_formed(json.dumps(answer("true-either")))
     assert not module.is_well_formed(json.dumps(answer(["true"])))
     assert not module.is_well_formed(strict[:-1])
+
+
+# ------------------------------------------------------------- linear-time forms (issue 10)
+# The regexes that used to backtrack are replaced by one-pass scans; these tests pin that the
+# scans give exactly what the regexes gave (timing is the benchmark's job:
+# benchmarks/parser_fuzz.py times the pathological families at up to 1 MB).
+_OLD_THINK_BLOCK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.IGNORECASE | re.DOTALL)
+_OLD_SPAN = re.compile(r"<<(.*?)>>", re.DOTALL)
+
+
+def _old_strip_reasoning(text: str) -> tuple[str, bool]:
+    """The regex version of ``_strip_reasoning`` (quadratic on unclosed tags)."""
+    text = _OLD_THINK_BLOCK.sub(" ", text)
+    closes = list(re.finditer(r"</(think|thinking|reasoning)>", text, re.IGNORECASE))
+    if closes:
+        text = text[closes[-1].end() :]
+    opened = re.search(r"<(think|thinking|reasoning)>", text, re.IGNORECASE)
+    return (text[: opened.start()], True) if opened else (text, False)
+
+
+_TAG_PIECES = ["<think>", "</think>", "<Thinking>", "</thinking>", "<reasoning>",
+               "</REASONING>", "a", "b ", "<think", "ing>", "<<", ">>", "x"]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_TAG_PIECES), max_size=16))
+def test_reasoning_blocks_as_the_regex_removed_them(pieces):
+    text = "".join(pieces)
+    assert parsing._strip_reasoning(text) == _old_strip_reasoning(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["<<", ">>", "<", ">", "a", " ", "<<<", ">>>"]), max_size=16))
+def test_highlight_spans_as_the_regex_found_them(pieces):
+    text = "".join(pieces)
+    expected = [s.strip() for s in _OLD_SPAN.findall(text) if s.strip()]
+    assert parsing._marked_spans(text) == expected
+
+
+def test_pathological_replies_are_classified():
+    """The issue's families: each gets its proper outcome (and, in the benchmark, linear time)."""
+    many_spans = json.dumps(answer(highlights={"context": "<<" * 16_000, "statement": ""}))
+    assert_parsed(parse(many_spans), "either-true")
+    assert_failure(parse("<think>" * 16_000), "truncated")
+    assert_failure(parse("<think>x" * 8_000 + "</thinking>" * 8_000), "empty")
+    assert_failure(parse("<think>x</thinking>" * 8_000), "empty")
+    assert_parsed(parse("<THINK>" * 8_000 + "</think>" + VALID), "either-true")
+
+
+@pytest.mark.parametrize("depth", [250, 900])
+def test_explanation_nested_deep_in_lists_is_read_without_recursion(depth):
+    reply = ('{"classification": {"label": "true", "explanation": '
+             + "[" * depth + '"deep", ["er"]' + "]" * depth + "}}")  # fmt: skip
+    assert_parsed(parse(reply), "true", explanation="deep er")
+
+
+def test_as_text_joins_every_level():
+    value = {"a": [1, {"b": ""}, ["x", None, {"c": "d"}]], "e": {}, "f": " g "}
+    assert parsing._as_text(value) == "a: 1 x c: d f: g"
+    nested: object = "bottom"
+    for _ in range(100_000):  # far past the recursion limit
+        nested = [nested]
+    assert parsing._as_text(nested) == "bottom"
+
+
+def test_caps_on_work_per_reply():
+    # a label thousands of characters long is not a label (and is not tokenised)
+    assert_failure(parse(json.dumps(answer("(" * 5_000))), "unknown_label")
+    assert_failure(parse("true (" * 5_000), "no_json")  # nor is a bare "label" that long
+    spans = "".join(f"<<s{i}>>" for i in range(5_000))
+    reply = parse(json.dumps(answer(highlights={"context": spans, "statement": ""})))
+    assert len(reply.highlights["context"]) == parsing._MAX_SPANS
+    huge = parse(" " * (parsing._MAX_REPLY_CHARS + 1) + VALID)
+    assert_failure(huge, "bad_json")
+    assert "limit" in huge.detail

@@ -105,11 +105,12 @@ _LABEL_PHRASES: dict[str, str] = {
 _LABEL_KEYS = frozenset({"label", "labels", "answer", "classification"})
 _SEPARATORS = re.compile(r"\s*(?:[-,|/;+&]|\band\b)\s*")
 _TOKEN_JUNK = " \t\r\n\"'`*_.,:;!?()[]{}<>\u201c\u201d\u2018\u2019"
-_THINK_BLOCK = re.compile(r"<(think|thinking|reasoning)>.*?</\1>", re.IGNORECASE | re.DOTALL)
-_THINK_OPEN = re.compile(r"<(think|thinking|reasoning)>", re.IGNORECASE)
-_THINK_CLOSE = re.compile(r"</(think|thinking|reasoning)>", re.IGNORECASE)
+#: A reasoning tag, opening or closing (group 1 is "/" for a closing tag, group 2 the name).
+#: Blocks are matched by a linear pass over these tags, never by a backtracking regex.
+_THINK_TAG = re.compile(r"<(/?)(think|thinking|reasoning)>", re.IGNORECASE)
 _FENCE = re.compile(r"```[A-Za-z0-9_-]*")
-_SPAN = re.compile(r"<<(.*?)>>", re.DOTALL)
+_SPAN_OPEN, _SPAN_CLOSE = "<<", ">>"
+_OPENERS = re.compile(r"[{\[]+")
 _PARENTHESIS = re.compile(r"\((.*?)(?:\)|$)")
 _PY_LITERALS = {"True": "true", "False": "false", "None": "null"}
 _CLOSERS = frozenset(",}]:")
@@ -117,12 +118,17 @@ _JSON_ESCAPES = frozenset('"\\/bfnrtu')
 _JSON_LITERALS = frozenset({"true", "false", "null"})
 _STRING_ESCAPES = {'"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _PLAIN_IN_STRING = re.compile(r"[^\"'\\\n\r\t]+")
-_PLAIN_OUTSIDE = re.compile(r"(?:[^\"'{}\[\]\w]|\d)+")
-_WORD = re.compile(r"\w+")
+# Outside strings: a run of ordinary characters (group 1), else a bare word (group 2) and the
+# blanks after it (group 3) -- one match per step.
+_OUTSIDE_TOKEN = re.compile(r"((?:[^\"'{}\[\]\w]|\d)+)|(\w+)([ \t\r\n]*)")
 _BLANKS = re.compile(r"[ \t\r\n]*")
 _MAX_OBJECTS = 200  # complete top-level objects examined per reply
 _MAX_INNER = 20  # inner objects kept to report the label of a truncated reply
 _MAX_DEPTH = 50  # nesting searched for the answer object
+# Caps on the work per reply (every step below is linear in the reply; these bound the rest).
+_MAX_LABEL_CHARS = 1_000  # a label (or a bare-label reply) longer than this is not a label
+_MAX_SPANS = 1_000  # highlight spans kept per field
+_MAX_REPLY_CHARS = 8_000_000  # longer replies are refused before any scanning
 
 
 @dataclass(frozen=True)
@@ -210,6 +216,10 @@ def normalise_label(value: Any) -> frozenset[str]:
         return frozenset(chosen)
     if not isinstance(value, str):
         raise _LabelError("unknown_label", f"label is a {type(value).__name__}: {value!r}")
+    if len(value) > _MAX_LABEL_CHARS:  # no label is this long (and tokens are costly to read)
+        raise _LabelError(
+            "unknown_label", f"the label is {len(value):,} characters long: not a label"
+        )
     text = " ".join(value.lower().split()).strip(_TOKEN_JUNK)
     if not text:
         raise _LabelError("no_label", "the label is empty")
@@ -290,19 +300,22 @@ def _scan_object(text: str, start: int) -> tuple[int | None, str, list[str]]:
                 out.append(_STRING_ESCAPES.get(ch, ch))
             i += 1
             continue
-        plain = _PLAIN_OUTSIDE.match(text, i)
-        if plain:
-            out.append(plain.group())
-            i = plain.end()
+        token = _OUTSIDE_TOKEN.match(text, i)
+        if token and token.group(1) is not None:  # a run of ordinary characters
+            out.append(token.group(1))
+            i = token.end()
             continue
         ch = text[i]
         if ch in "\"'":
             quote = ch
             out.append('"')
-        elif ch in "{[":
-            depth += 1
-            opened.append(len(out))
-            out.append(ch)
+        elif ch in "{[":  # a run of openers in one step ("{" x 100k is cheap)
+            run = _OPENERS.match(text, i).group()
+            opened.extend(range(len(out), len(out) + len(run)))
+            out.extend(run)
+            depth += len(run)
+            i += len(run)
+            continue
         elif ch in "}]":
             _drop_trailing_comma(out)
             out.append(ch)
@@ -312,17 +325,18 @@ def _scan_object(text: str, start: int) -> tuple[int | None, str, list[str]]:
             begin = opened.pop()
             if ch == "}" and len(inner) < _MAX_INNER:
                 inner.append((begin, len(out)))
-        else:  # a bare word (letters, digits, underscores)
-            j = _WORD.match(text, i).end()
-            word = text[i:j]
-            k = _BLANKS.match(text, j).end()
+        else:  # a bare word (letters, digits, underscores) and the blanks after it
+            word, blanks = token.group(2), token.group(3)
+            k = token.end()
+            # \w+ needs no JSON escaping, so quoting is just adding quotes
             if k < n and text[k] == ":" and word not in _PY_LITERALS:
-                out.append(json.dumps(word))  # an unquoted key
+                out.append(f'"{word}"')  # an unquoted key
             elif word in _PY_LITERALS or word in _JSON_LITERALS:
                 out.append(_PY_LITERALS.get(word, word))
             else:  # an unquoted string value
-                out.append(json.dumps(word))
-            i = j
+                out.append(f'"{word}"')
+            out.append(blanks)
+            i = k
             continue
         i += 1
     return None, "".join(out), ["".join(out[a:b]) for a, b in inner]
@@ -412,16 +426,52 @@ def _label_value(answer: dict) -> tuple[bool, Any]:
     return False, None
 
 
-def _as_text(value: Any) -> str:
+def _leaf_text(value: Any) -> str | None:
+    """The text of a leaf value; None for a list or dict (they hold parts)."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value.strip()
-    if isinstance(value, list):
-        return " ".join(part for part in (_as_text(v) for v in value) if part)
-    if isinstance(value, dict):
-        return " ".join(f"{k}: {_as_text(v)}" for k, v in value.items() if _as_text(v))
+    if isinstance(value, (list, dict)):
+        return None
     return str(value)
+
+
+def _as_text(value: Any) -> str:
+    """Explanation text from a string, list or dict value, at any depth.
+
+    A list joins its non-empty parts with spaces, a dict its non-empty values as
+    ``key: text``.  Iterative (an explicit stack of open containers), so a value nested
+    thousands of levels deep is read without recursion.
+    """
+    root: list[str] = []
+    # open containers: (iterator over (key or None, child), parts so far, own key, parent parts)
+    stack: list[tuple[Iterator[tuple[str | None, Any]], list[str], str | None, list[str]]] = []
+    key: str | None = None
+    parts = root
+    while True:
+        text = _leaf_text(value)
+        if text is None:
+            children = (
+                ((str(k), v) for k, v in value.items()) if isinstance(value, dict)
+                else ((None, v) for v in value)
+            )  # fmt: skip
+            stack.append((children, [], key, parts))
+        elif text:
+            parts.append(text if key is None else f"{key}: {text}")
+        while stack:
+            children, own, own_key, parent = stack[-1]
+            child = next(children, None)
+            if child is not None:
+                key, value = child
+                parts = own
+                break
+            stack.pop()
+            joined = " ".join(own)
+            if joined:
+                parent.append(joined if own_key is None else f"{own_key}: {joined}")
+        else:
+            return " ".join(root)
 
 
 def _explanation(answer: dict) -> str:
@@ -433,20 +483,42 @@ def _explanation(answer: dict) -> str:
     return _as_text(answer.get("explanation"))
 
 
+def _marked_spans(text: str) -> list[str]:
+    """The spans marked ``<<...>>`` in ``text``, in one linear pass.
+
+    Each ``<<`` pairs with the first ``>>`` after it (as a lazy regex would), and a ``<<``
+    with no ``>>`` after it ends the search: no later one can close either, so the reply is
+    never rescanned (``<<`` repeated 16k times is one pass, not 16k).
+    """
+    spans: list[str] = []
+    start = text.find(_SPAN_OPEN)
+    while start != -1 and len(spans) < _MAX_SPANS:
+        end = text.find(_SPAN_CLOSE, start + len(_SPAN_OPEN))
+        if end == -1:
+            break
+        span = text[start + len(_SPAN_OPEN) : end].strip()
+        if span:
+            spans.append(span)
+        start = text.find(_SPAN_OPEN, end + len(_SPAN_CLOSE))
+    return spans
+
+
 def _spans(value: Any) -> list[str]:
     """Spans marked <<...>> in a highlight value (a string, or a list of spans)."""
     if isinstance(value, str):
-        return [s.strip() for s in _SPAN.findall(value) if s.strip()]
+        return _marked_spans(value)
     if isinstance(value, list):
         spans: list[str] = []
         for item in value:
+            if len(spans) >= _MAX_SPANS:
+                break
             if not isinstance(item, str):
                 continue
-            if "<<" in item:
-                spans.extend(_spans(item))
+            if _SPAN_OPEN in item:
+                spans.extend(_marked_spans(item))
             elif item.strip():  # an explicit list of spans needs no markers
                 spans.append(item.strip())
-        return spans
+        return spans[:_MAX_SPANS]
     return []
 
 
@@ -485,18 +557,56 @@ def _raw(value: Any) -> str:
         return value
     try:
         return json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return repr(value)
+    except (TypeError, ValueError, RecursionError):
+        try:
+            return repr(value)
+        except RecursionError:  # nested deeper than repr goes
+            return f"<{type(value).__name__} nested too deep to show>"
 
 
 def _strip_reasoning(text: str) -> tuple[str, bool]:
-    """Remove reasoning blocks; return (rest, whether a reasoning block was left unclosed)."""
-    text = _THINK_BLOCK.sub(" ", text)
-    closes = list(_THINK_CLOSE.finditer(text))
-    if closes:  # orphan closing tag: the opening one was part of the chat template
-        text = text[closes[-1].end() :]
-    opened = _THINK_OPEN.search(text)
-    if opened:
+    """Remove reasoning blocks; return (rest, whether a reasoning block was left unclosed).
+
+    Blocks are ``<think>...</think>`` (also ``thinking``, ``reasoning``; any case), each
+    opening tag closed by the first later closing tag of the same name, leftmost first --
+    what ``<(think|...)>.*?</\\1>`` would remove -- but found in one pass over the tags (the
+    regex rescans to the end of the reply for every opening tag that never closes).  Then an
+    orphan closing tag drops everything before it (the opening tag was part of the chat
+    template), and an opening tag left over cuts the reply there (it never closes).
+    """
+    last_close: dict[str, int] = {}  # name -> start of its last closing tag
+    for tag in _THINK_TAG.finditer(text):
+        if tag.group(1):
+            last_close[tag.group(2).lower()] = tag.start()
+    kept: list[str] = []
+    position = 0  # end of the text already handled
+    closing: str | None = None  # inside a block: the name whose closing tag ends it
+    for tag in _THINK_TAG.finditer(text):  # streamed: no list of match objects is kept
+        name = tag.group(2).lower()
+        if closing is not None:
+            if tag.group(1) and name == closing:
+                position, closing = tag.end(), None
+            continue
+        if tag.group(1) or last_close.get(name, -1) < tag.start():
+            continue  # a closing tag outside a block, or an opening tag that never closes
+        kept.append(text[position : tag.start()])
+        kept.append(" ")
+        closing = name
+    if closing is None:
+        kept.append(text[position:])
+    text = "".join(kept)
+    orphan = opened = None  # the last closing tag left; the first opening tag after it
+    for tag in _THINK_TAG.finditer(text):
+        if tag.group(1):
+            orphan, opened = tag, None
+        elif opened is None:
+            opened = tag
+    if orphan is not None:  # orphan closing tag: the opening one was part of the template
+        text = text[orphan.end() :]
+        if opened is not None:
+            return text[: opened.start() - orphan.end()], True
+        return text, False
+    if opened is not None:
         return text[: opened.start()], True
     return text, False
 
@@ -518,6 +628,12 @@ def _parse(text: str, premise: str, hypothesis: str, stop_reason: str | None) ->
     cut_off = stop_reason in TRUNCATING_STOP_REASONS
     if not text.strip():
         return _failure("empty", "the reply is empty")
+    if len(text) > _MAX_REPLY_CHARS:
+        return _failure(
+            "bad_json",
+            f"the reply is {len(text):,} characters long, over the parser's limit of "
+            f"{_MAX_REPLY_CHARS:,}: not read",
+        )
     body, unclosed_think = _strip_reasoning(text)
     if unclosed_think and not body.strip():
         return _failure("truncated", "the reasoning block (<think>) never closes: no answer")
