@@ -1,0 +1,147 @@
+"""What every estimator produces: one item's label distribution, or a classified failure.
+
+Three estimators read a model's label distribution for an item (issue 12):
+
+``sampling``
+    The paper's method: every epoch is one annotation (a label); the distribution is the
+    share of each label over the annotations.  Handled by the task and scorer as before.
+``logprobs``
+    One reply; the distribution is the normalised probability mass of the label words at the
+    first generated token (:mod:`.logprobs`).
+``verbalized``
+    One reply that states a probability per label as JSON (:mod:`.verbalized`).
+
+The two new estimators give an :class:`Estimate` per reply: a probability per label (in the
+dataset's label order, summing to 1) or a failure category with a one-line detail.  Labels are
+the dataset's own; :class:`LabelWords` is the vocabulary a reply may use for them (label names
+and the dataset's synonyms, any case).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+#: The estimators, the default (the paper's) first.
+ESTIMATORS: tuple[str, ...] = ("sampling", "logprobs", "verbalized")
+#: The paper's estimator and today's behaviour.
+DEFAULT_ESTIMATOR = "sampling"
+#: Key of the per-sample metadata (and the task metadata) naming the estimator of a run.
+ESTIMATOR_KEY = "estimator"
+#: Prefix of the per-label probability keys of ``Score.value`` (``p_true``, ``p_either``...).
+PROBABILITY_PREFIX = "p_"
+
+
+def check_estimator(value: object) -> str:
+    """The estimator named by ``value`` (None -> the default); ValueError naming the choices."""
+    if value is None:
+        return DEFAULT_ESTIMATOR
+    name = str(value).strip().lower()
+    if name not in ESTIMATORS:
+        raise ValueError(f"unknown estimator {value!r}; choose one of {', '.join(ESTIMATORS)}")
+    return name
+
+
+def probability_key(label: str) -> str:
+    """The ``Score.value`` key holding a label's probability: ``p_<label>``."""
+    return f"{PROBABILITY_PREFIX}{label}"
+
+
+def normalise_word(text: str) -> str:
+    """A label word or synonym as compared: lower-cased, inner whitespace collapsed."""
+    return " ".join(str(text).lower().split())
+
+
+@dataclass(frozen=True, eq=False)
+class LabelWords:
+    """A dataset's ordered labels and every word that names one (label names, synonyms).
+
+    Build it from a dataset as ``LabelWords(dataset.labels, dataset.synonyms)``.  A word that
+    would name two labels belongs to the first one that claims it (label names before
+    synonyms, labels in order).
+    """
+
+    labels: tuple[str, ...]
+    synonyms: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", tuple(str(label) for label in self.labels))
+        if not self.labels or len(set(self.labels)) != len(self.labels):
+            raise ValueError(f"an estimator needs distinct labels, got {self.labels!r}")
+        unknown = set(self.synonyms) - set(self.labels)
+        if unknown:
+            raise ValueError(f"synonyms for unknown label(s) {sorted(unknown)}")
+
+    @cached_property
+    def words(self) -> dict[str, str]:
+        """Every normalised word or phrase naming a label -> that label."""
+        words = {normalise_word(label): label for label in self.labels}
+        for label in self.labels:
+            for word in self.synonyms.get(label, ()):
+                words.setdefault(normalise_word(word), label)
+        return words
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """Position of each label in a distribution."""
+        return {label: i for i, label in enumerate(self.labels)}
+
+    def label_of(self, text: object) -> str | None:
+        """The label a key or word names (any case, surrounding quotes/space ignored)."""
+        if not isinstance(text, str):
+            return None
+        return self.words.get(normalise_word(text.strip(" \t\r\n\"'`*_")))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """One reply read by an estimator.
+
+    ``probabilities`` is one value per label (in ``labels`` order, summing to 1), or None when
+    the reply could not be read (``failure`` is then its category and ``detail`` says why).
+    ``other_mass`` (logprobs): the first token's probability on anything but a label word.
+    ``raw_sum`` (verbalized): the sum of the stated probabilities, in percent, before
+    normalising (100 for a well-formed reply).
+    """
+
+    estimator: str
+    labels: tuple[str, ...]
+    probabilities: tuple[float, ...] | None = None
+    failure: str = ""
+    detail: str = ""
+    other_mass: float | None = None
+    raw_sum: float | None = None
+    extras: Mapping[str, object] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if (self.probabilities is None) == (not self.failure):
+            raise ValueError("an Estimate has either probabilities or a failure, not both")
+        if self.probabilities is not None and len(self.probabilities) != len(self.labels):
+            raise ValueError("an Estimate needs one probability per label")
+
+    @property
+    def parsed(self) -> bool:
+        return self.probabilities is not None
+
+    @property
+    def label(self) -> str | None:
+        """The most probable label (a tie goes to the first in label order); None on failure."""
+        if self.probabilities is None:
+            return None
+        best = max(self.probabilities)
+        return self.labels[self.probabilities.index(best)]
+
+    def values(self) -> dict[str, float | None]:
+        """``{p_<label>: probability}`` for every label (None on failure)."""
+        given = self.probabilities or (None,) * len(self.labels)
+        return {probability_key(label): p for label, p in zip(self.labels, given, strict=True)}
+
+
+def normalised(masses: Sequence[float]) -> tuple[float, ...]:
+    """``masses`` divided by their sum (which must be > 0 and finite)."""
+    total = math.fsum(masses)
+    if not (total > 0 and math.isfinite(total)):
+        raise ValueError(f"cannot normalise masses summing to {total!r}")
+    return tuple(m / total for m in masses)
