@@ -15,7 +15,6 @@ from inspect_partynli.estimators import (
     LOGPROBS_FAILURES,
     VERBALIZED_FAILURES,
     Estimate,
-    LabelWords,
     check_estimator,
     estimator_prompt,
     parse_verbalized,
@@ -35,6 +34,7 @@ from inspect_partynli.estimators.prompts import (
     VERBALIZED_REQUEST,
     role_line,
 )
+from inspect_partynli.labels import LabelSpace
 from inspect_partynli.prompts import SYSTEM_PROMPT, USER_PROMPT_TEMPLATE
 
 LABELS = ("either", "false", "true")
@@ -43,7 +43,7 @@ SYNONYMS = {
     "either": ("neutral", "can be either true or false"),
     "false": ("contradiction", "is most likely false", "likely false"),
 }
-NLI = LabelWords(LABELS, SYNONYMS)
+NLI = LabelSpace(LABELS, SYNONYMS)
 
 
 def lp(p: float) -> float:
@@ -72,10 +72,10 @@ def test_estimate_values_and_argmax_tie_goes_to_first_label():
 
 
 def test_label_words_first_claim_wins_and_bad_synonyms_refused():
-    words = LabelWords(("a", "b"), {"a": ("x",), "b": ("x", "y")})
+    words = LabelSpace(("a", "b"), {"a": ("x",), "b": ("x", "y")})
     assert words.words == {"a": "a", "b": "b", "x": "a", "y": "b"}
     with pytest.raises(ValueError, match="unknown label"):
-        LabelWords(("a",), {"c": ("x",)})
+        LabelSpace(("a",), {"c": ("x",)})
 
 
 # ---------------------------------------------------------------------------- logprobs
@@ -167,7 +167,7 @@ def test_logprobs_from_inspect_output_adds_a_sampled_token_outside_the_top_list(
 
 
 def test_logprobs_multi_word_card_labels():
-    words = LabelWords(("not sure", "yes", "no"))
+    words = LabelSpace(("not sure", "yes", "no"))
     assert token_label("Not", words) == "not sure"
     assert token_label(" n", words) is None  # 'not sure' and 'no'
     assert token_label("y", words) == "yes"

@@ -15,7 +15,6 @@ from .base import (
     ESTIMATORS,
     PROBABILITY_PREFIX,
     Estimate,
-    LabelWords,
     check_estimator,
     probability_key,
 )
@@ -35,7 +34,6 @@ __all__ = [
     "VERBALIZED_FAILURES",
     "Estimate",
     "EstimatorPrompt",
-    "LabelWords",
     "check_estimator",
     "estimator_prompt",
     "parse_verbalized",

@@ -22,7 +22,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+
+from ..labels import LabelSpace
 
 #: The estimators, the default (the paper's) first.
 ESTIMATORS: tuple[str, ...] = ("sampling", "logprobs", "verbalized")
@@ -50,49 +51,16 @@ def probability_key(label: str) -> str:
 
 
 def normalise_word(text: str) -> str:
-    """A label word or synonym as compared: lower-cased, inner whitespace collapsed."""
+    """A word as compared with :attr:`LabelSpace.words`: lower-cased, whitespace collapsed."""
     return " ".join(str(text).lower().split())
 
 
-@dataclass(frozen=True, eq=False)
-class LabelWords:
-    """A dataset's ordered labels and every word that names one (label names, synonyms).
-
-    Build it from a dataset as ``LabelWords(dataset.labels, dataset.synonyms)``.  A word that
-    would name two labels belongs to the first one that claims it (label names before
-    synonyms, labels in order).
-    """
-
-    labels: tuple[str, ...]
-    synonyms: Mapping[str, Sequence[str]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "labels", tuple(str(label) for label in self.labels))
-        if not self.labels or len(set(self.labels)) != len(self.labels):
-            raise ValueError(f"an estimator needs distinct labels, got {self.labels!r}")
-        unknown = set(self.synonyms) - set(self.labels)
-        if unknown:
-            raise ValueError(f"synonyms for unknown label(s) {sorted(unknown)}")
-
-    @cached_property
-    def words(self) -> dict[str, str]:
-        """Every normalised word or phrase naming a label -> that label."""
-        words = {normalise_word(label): label for label in self.labels}
-        for label in self.labels:
-            for word in self.synonyms.get(label, ()):
-                words.setdefault(normalise_word(word), label)
-        return words
-
-    @cached_property
-    def index(self) -> dict[str, int]:
-        """Position of each label in a distribution."""
-        return {label: i for i, label in enumerate(self.labels)}
-
-    def label_of(self, text: object) -> str | None:
-        """The label a key or word names (any case, surrounding quotes/space ignored)."""
-        if not isinstance(text, str):
-            return None
-        return self.words.get(normalise_word(text.strip(" \t\r\n\"'`*_")))
+def label_of(space: LabelSpace, text: object) -> str | None:
+    """The label a key or word names in ``space`` (any case; surrounding quotes, markdown and
+    space ignored), or None."""
+    if not isinstance(text, str):
+        return None
+    return space.words.get(normalise_word(text.strip(" \t\r\n\"'`*_")))
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ over the labels.  A candidate token counts for a label when, after
 * and lower-casing (``True``, ``TRUE``),
 
 it is a label name or one of the dataset's synonyms (``entailment`` for ``true``), or it
-**starts** exactly one label's words (``tr`` or ``ent`` -> ``true``; ``e`` starts both
+**starts** exactly one label's space (``tr`` or ``ent`` -> ``true``; ``e`` starts both
 ``either`` and ``entailment`` and counts for neither).  Everything else -- a quote, a brace,
-``<think>``, a token that starts the words of several labels -- is ``other_mass``, together
+``<think>``, a token that starts the space of several labels -- is ``other_mass``, together
 with the mass beyond the top-20 list: ``other_mass = 1 - label mass``.
 
 Failures (never raised): ``no_logprobs`` (the reply carries no log-probabilities: the provider
@@ -26,7 +26,8 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .base import Estimate, LabelWords, normalise_word, normalised
+from ..labels import LabelSpace
+from .base import Estimate, normalise_word, normalised
 
 ESTIMATOR = "logprobs"
 #: Candidates requested per token (the most OpenAI-compatible APIs allow).
@@ -39,21 +40,21 @@ _SPACE_MARKERS = " \t\r\n\u0120\u2581"  # Ġ (byte-level BPE), ▁ (SentencePiec
 _TRAILING = " \t\r\n.,:;!?\"'`*)]}"
 
 
-def token_label(token: str, words: LabelWords) -> str | None:
+def token_label(token: str, space: LabelSpace) -> str | None:
     """The label a first token writes (whole word, synonym or the start of one), or None.
 
-    >>> token_label(" True", LabelWords(("either", "false", "true")))
+    >>> token_label(" True", LabelSpace(("either", "false", "true")))
     'true'
-    >>> token_label("e", LabelWords(("either", "true"), {"true": ("entailment",)})) is None
+    >>> token_label("e", LabelSpace(("either", "true"), {"true": ("entailment",)})) is None
     True
     """
     text = normalise_word(str(token).lstrip(_SPACE_MARKERS).rstrip(_TRAILING))
     if not text:
         return None
-    exact = words.words.get(text)
+    exact = space.words.get(text)
     if exact is not None:
         return exact
-    starts = {label for word, label in words.words.items() if word.startswith(text)}
+    starts = {label for word, label in space.words.items() if word.startswith(text)}
     return starts.pop() if len(starts) == 1 else None
 
 
@@ -66,7 +67,7 @@ def _probability(logprob: Any) -> float:
 
 
 def read_first_token(
-    candidates: Iterable[tuple[str, float]] | None, words: LabelWords
+    candidates: Iterable[tuple[str, float]] | None, space: LabelSpace
 ) -> Estimate:
     """The distribution of one reply from its first token's ``(token, logprob)`` candidates.
 
@@ -77,32 +78,32 @@ def read_first_token(
     if not pairs:
         return Estimate(
             ESTIMATOR,
-            words.labels,
+            space.labels,
             failure="no_logprobs",
             detail="the reply carries no log-probabilities (the provider or model ignored "
             "logprobs=True)",
         )
-    masses = [0.0] * len(words.labels)
+    masses = [0.0] * len(space.labels)
     tokens: dict[str, list[str]] = {}
     for token, logprob in pairs:
-        label = token_label(token, words)
+        label = token_label(token, space)
         if label is None:
             continue
-        masses[words.index[label]] += _probability(logprob)
+        masses[space.index[label]] += _probability(logprob)
         tokens.setdefault(label, []).append(str(token))
     label_mass = math.fsum(masses)
     if not label_mass > 0:
         shown = ", ".join(repr(str(token)) for token, _ in pairs[:5])
         return Estimate(
             ESTIMATOR,
-            words.labels,
+            space.labels,
             failure="no_label_logprobs",
             detail=f"no label word among the first token's {len(pairs)} candidates "
             f"(most likely: {shown})",
         )
     return Estimate(
         ESTIMATOR,
-        words.labels,
+        space.labels,
         probabilities=normalised(masses),
         other_mass=min(1.0, max(0.0, 1.0 - label_mass)),
         extras={"label_mass": min(1.0, label_mass), "label_tokens": tokens},
@@ -127,6 +128,6 @@ def first_token_candidates(logprobs: Any) -> list[tuple[str, float]] | None:
     return top
 
 
-def read_logprobs(logprobs: Any, words: LabelWords) -> Estimate:
+def read_logprobs(logprobs: Any, space: LabelSpace) -> Estimate:
     """The ``logprobs`` estimate of one Inspect reply (``ModelOutput.choices[0].logprobs``)."""
-    return read_first_token(first_token_candidates(logprobs), words)
+    return read_first_token(first_token_candidates(logprobs), space)

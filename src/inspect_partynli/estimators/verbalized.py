@@ -31,12 +31,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..parsing import TRUNCATING_STOP_REASONS, _scan, _strip_reasoning
-from .base import Estimate, LabelWords, normalised
+from ..labels import LabelSpace
+from ..parsing import TRUNCATING_STOP_REASONS, _scan, _strip_reasoning, _walk
+from .base import Estimate, label_of, normalised
 
 ESTIMATOR = "verbalized"
 #: Failure categories of this estimator, in one place.
@@ -69,7 +70,6 @@ _LINE = re.compile(
     r"[\"'`*]*(?P<value>[+-]?(?:\d+\.?\d*|\.\d+))\s*(?P<pct>%?)",
     re.MULTILINE,
 )
-_MAX_DEPTH = 50
 
 
 class _Problem(Exception):
@@ -123,7 +123,7 @@ def _is_numeric(value: Any) -> bool:
     )
 
 
-def _collect(pairs: list[tuple[str, str, Any]], words: LabelWords) -> dict[str, _Value | None]:
+def _collect(pairs: list[tuple[str, str, Any]], space: LabelSpace) -> dict[str, _Value | None]:
     """``(label, key as written, value)`` triples -> one value per label (conflicts raise)."""
     values: dict[str, _Value | None] = {}
     written: dict[str, str] = {}
@@ -139,12 +139,12 @@ def _collect(pairs: list[tuple[str, str, Any]], words: LabelWords) -> dict[str, 
     return values
 
 
-def _from_mapping(obj: Mapping[Any, Any], words: LabelWords) -> dict[str, _Value | None] | None:
+def _from_mapping(obj: Mapping[Any, Any], space: LabelSpace) -> dict[str, _Value | None] | None:
     """The distribution of an object whose keys name labels (None if no key names one)."""
     pairs: list[tuple[str, str, Any]] = []
     strays: list[str] = []
     for key, value in obj.items():
-        label = words.label_of(str(key))
+        label = label_of(space, str(key))
         if label is not None:
             pairs.append((label, str(key), value))
         elif _is_numeric(value) and str(key).strip().lower() not in TOTAL_KEYS:
@@ -153,10 +153,10 @@ def _from_mapping(obj: Mapping[Any, Any], words: LabelWords) -> dict[str, _Value
         return None
     if strays:
         raise _Problem("unknown_label", f"probabilities for unknown label(s): {strays}")
-    return _collect(pairs, words)
+    return _collect(pairs, space)
 
 
-def _from_entries(items: list[Any], words: LabelWords) -> dict[str, _Value | None] | None:
+def _from_entries(items: list[Any], space: LabelSpace) -> dict[str, _Value | None] | None:
     """``[{"label": ..., "probability": ...}, ...]`` (None if the list is not such entries)."""
     pairs: list[tuple[str, str, Any]] = []
     for item in items:
@@ -167,63 +167,46 @@ def _from_entries(items: list[Any], words: LabelWords) -> dict[str, _Value | Non
         found = next((k for k in PROBABILITY_KEYS if k in entry), None)
         if not isinstance(name, str) or found is None:
             return None
-        label = words.label_of(name)
+        label = label_of(space, name)
         if label is None:
             raise _Problem("unknown_label", f"a probability for the unknown label {name!r}")
         pairs.append((label, name, entry[found]))
-    return _collect(pairs, words) if pairs else None
+    return _collect(pairs, space) if pairs else None
 
 
-def _candidates(obj: Any) -> Iterator[Any]:
-    """Every object and list in ``obj``, outermost first (breadth first, bounded depth)."""
-    level = [obj]
-    for _ in range(_MAX_DEPTH):
-        deeper: list[Any] = []
-        for item in level:
-            if isinstance(item, Mapping):
-                yield item
-                deeper.extend(item.values())
-            elif isinstance(item, list):
-                yield item
-                deeper.extend(item)
-        if not deeper:
-            return
-        level = deeper
-
-
-def _distribution_in(obj: Any, words: LabelWords) -> dict[str, _Value | None] | None:
-    """The first distribution in a parsed JSON value (None: none there)."""
-    for candidate in _candidates(obj):
-        if isinstance(candidate, Mapping):
-            found = _from_mapping(candidate, words)
-        else:
-            found = _from_entries(candidate, words)
+def _distribution_in(obj: Any, space: LabelSpace) -> dict[str, _Value | None] | None:
+    """The first distribution in a parsed JSON value, outermost first (None: none there):
+    an object whose keys name labels, or a list of entries held by an object."""
+    for candidate in _walk(obj):
+        found = _from_mapping(candidate, space)
+        for value in candidate.values():
+            if found is None and isinstance(value, list):
+                found = _from_entries(value, space)
         if found is not None:
             return found
     return None
 
 
-def _from_lines(text: str, words: LabelWords) -> dict[str, _Value | None] | None:
+def _from_lines(text: str, space: LabelSpace) -> dict[str, _Value | None] | None:
     """``label: 70%`` lines of a reply without JSON (None if no line names a label)."""
     pairs = []
     for match in _LINE.finditer(text):
-        label = words.label_of(match.group("key"))
+        label = label_of(space, match.group("key"))
         if label is not None:
             value = match.group("value") + match.group("pct")
             pairs.append((label, match.group("key").strip(), value))
-    return _collect(pairs, words) if pairs else None
+    return _collect(pairs, space) if pairs else None
 
 
 def _explanation(obj: Any) -> str:
-    for candidate in _candidates(obj):
-        if isinstance(candidate, Mapping):
-            for key, value in candidate.items():
-                if str(key).strip().lower() == "explanation" and isinstance(value, str):
-                    return value.strip()
+    for candidate in _walk(obj):
+        for key, value in candidate.items():
+            if str(key).strip().lower() == "explanation" and isinstance(value, str):
+                return value.strip()
     return ""
 
 
-def _estimate(values: dict[str, _Value | None], words: LabelWords, explanation: str) -> Estimate:
+def _estimate(values: dict[str, _Value | None], space: LabelSpace, explanation: str) -> Estimate:
     given = {label: value for label, value in values.items() if value is not None}
     fractions = (
         bool(given)
@@ -232,17 +215,17 @@ def _estimate(values: dict[str, _Value | None], words: LabelWords, explanation: 
         and math.fsum(v.number for v in given.values()) <= FRACTION_SUM_LIMIT
     )
     scale = 100.0 if fractions else 1.0
-    percents = [given[label].number * scale if label in given else 0.0 for label in words.labels]
-    too_large = [label for label, p in zip(words.labels, percents, strict=True) if p > 100]
+    percents = [given[label].number * scale if label in given else 0.0 for label in space.labels]
+    too_large = [label for label, p in zip(space.labels, percents, strict=True) if p > 100]
     if too_large:
         raise _Problem("bad_probability", f"probabilities above 100 percent for {too_large}")
     raw_sum = math.fsum(percents)
     if not raw_sum > 0:
         raise _Problem("zero_sum", "every probability is 0")
-    missing = [label for label in words.labels if label not in given]
+    missing = [label for label in space.labels if label not in given]
     return Estimate(
         ESTIMATOR,
-        words.labels,
+        space.labels,
         probabilities=normalised(percents),
         raw_sum=raw_sum,
         detail=f"missing label(s) read as 0: {missing}" if missing else "",
@@ -250,8 +233,8 @@ def _estimate(values: dict[str, _Value | None], words: LabelWords, explanation: 
     )
 
 
-def _failure(words: LabelWords, reason: str, detail: str) -> Estimate:
-    return Estimate(ESTIMATOR, words.labels, failure=reason, detail=detail)
+def _failure(space: LabelSpace, reason: str, detail: str) -> Estimate:
+    return Estimate(ESTIMATOR, space.labels, failure=reason, detail=detail)
 
 
 def _agree(a: Estimate, b: Estimate) -> bool:
@@ -259,68 +242,68 @@ def _agree(a: Estimate, b: Estimate) -> bool:
     return all(abs(x - y) <= AGREEMENT_TOLERANCE for x, y in pairs)
 
 
-def _parse(text: str, words: LabelWords, stop_reason: str | None) -> Estimate:
+def _parse(text: str, space: LabelSpace, stop_reason: str | None) -> Estimate:
     refused = stop_reason == "content_filter"
     if not text.strip():
         if refused:
-            return _failure(words, "refused", "the provider's content filter stopped the reply")
-        return _failure(words, "empty", "the reply is empty")
+            return _failure(space, "refused", "the provider's content filter stopped the reply")
+        return _failure(space, "empty", "the reply is empty")
     body, unclosed_think = _strip_reasoning(text)
     if unclosed_think and not body.strip():
-        return _failure(words, "truncated", "the reasoning block (<think>) never closes")
+        return _failure(space, "truncated", "the reasoning block (<think>) never closes")
     if not body.strip():
-        return _failure(words, "empty", "the reply holds only a reasoning block")
+        return _failure(space, "empty", "the reply holds only a reasoning block")
 
     scan = _scan(body)
     estimates: list[Estimate] = []
     problems: list[_Problem] = []
     for obj in scan.objects:
         try:
-            found = _distribution_in(obj, words)
+            found = _distribution_in(obj, space)
             if found is not None:
-                estimates.append(_estimate(found, words, _explanation(obj)))
+                estimates.append(_estimate(found, space, _explanation(obj)))
         except _Problem as problem:
             problems.append(problem)
     if not estimates and not problems and scan.objects:
         try:  # a list of entries: its objects are the top-level objects scanned
-            found = _from_entries(scan.objects, words)
+            found = _from_entries(scan.objects, space)
             if found is not None:
-                estimates.append(_estimate(found, words, ""))
+                estimates.append(_estimate(found, space, ""))
         except _Problem as problem:
             problems.append(problem)
     if not estimates and not problems:
         if scan.unclosed_at is not None or unclosed_think or stop_reason in (
             TRUNCATING_STOP_REASONS
         ):
-            return _failure(words, "truncated", "the reply was cut off before a distribution")
+            return _failure(space, "truncated", "the reply was cut off before a distribution")
         if refused:
-            return _failure(words, "refused", "the provider's content filter stopped the reply")
+            return _failure(space, "refused", "the provider's content filter stopped the reply")
         if scan.objects:
-            return _failure(words, "no_distribution", "the JSON names no label")
+            return _failure(space, "no_distribution", "the JSON names no label")
         if scan.unreadable:
-            return _failure(words, "bad_json", "a JSON object is there but cannot be read")
+            return _failure(space, "bad_json", "a JSON object is there but cannot be read")
         try:
-            found = _from_lines(body, words)
+            found = _from_lines(body, space)
             if found is not None:
-                return _estimate(found, words, "")
+                return _estimate(found, space, "")
         except _Problem as problem:
-            return _failure(words, problem.reason, str(problem))
-        return _failure(words, "no_distribution", "no JSON object and no 'label: percent' line")
+            return _failure(space, problem.reason, str(problem))
+        return _failure(space, "no_distribution", "no JSON object and no 'label: percent' line")
     if not estimates:
-        return _failure(words, problems[0].reason, str(problems[0]))
+        return _failure(space, problems[0].reason, str(problems[0]))
     if any(not _agree(estimates[0], other) for other in estimates[1:]):
-        return _failure(words, "conflicting", f"{len(estimates)} distributions disagree")
+        return _failure(space, "conflicting", f"{len(estimates)} distributions disagree")
     return estimates[-1]
 
 
 def parse_verbalized(
-    text: str | None, words: LabelWords, *, stop_reason: str | None = None
+    text: str | None, space: LabelSpace, *, stop_reason: str | None = None
 ) -> Estimate:
     """Read the distribution a reply states, or classify why it cannot be read.
 
     Args:
         text: the reply (None or non-strings are tolerated).
-        words: the dataset's labels and synonyms.
+        space: the dataset's labels and synonyms.
         stop_reason: the provider's stop reason (``max_tokens`` / ``model_length`` mark a
             reply without a distribution as ``truncated``; ``content_filter`` as ``refused``).
 
@@ -333,6 +316,6 @@ def parse_verbalized(
             text = text.decode("utf-8", errors="replace")
         elif not isinstance(text, str):
             text = str(text)
-        return _parse(text, words, stop_reason)
+        return _parse(text, space, stop_reason)
     except Exception as exc:  # noqa: BLE001 - the contract is "never raises"
-        return _failure(words, "parser_error", f"internal error: {type(exc).__name__}: {exc}")
+        return _failure(space, "parser_error", f"internal error: {type(exc).__name__}: {exc}")
