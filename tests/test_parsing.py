@@ -84,7 +84,7 @@ def test_failure_reasons_constant():
         "no_label",
         "unknown_label",
         "conflicting",
-        "content_filter",
+        "refused",
         "parser_error",
     )
 
@@ -375,7 +375,12 @@ def test_length_stop_with_a_complete_answer_is_parsed():
 
 
 def test_content_filter():
-    assert_failure(parse("I can't help with that.", stop_reason="content_filter"), "content_filter")
+    assert_failure(parse("I can't help with that.", stop_reason="content_filter"), "refused")
+
+
+def test_content_filter_without_text_is_refused_not_empty():
+    assert_failure(parse("", stop_reason="content_filter"), "refused")
+    assert_failure(parse("  ", stop_reason="stop"), "empty")
 
 
 def test_internal_error_becomes_parser_error(monkeypatch):

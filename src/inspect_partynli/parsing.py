@@ -63,7 +63,7 @@ FAILURE_REASONS: tuple[str, ...] = (
     "no_label",  # JSON read, but no label field, or an empty one
     "unknown_label",  # a label that is not (a combination of) true / either / false
     "conflicting",  # several answer objects with different label sets
-    "content_filter",  # the provider stopped the reply (stop reason content_filter)
+    "refused",  # the provider refused or filtered the reply (stop reason content_filter)
     "parser_error",  # an unexpected internal error (a bug; never expected)
 )
 
@@ -626,7 +626,10 @@ def _salvage_label(inner: list[str]) -> str:
 
 def _parse(text: str, premise: str, hypothesis: str, stop_reason: str | None) -> ParsedReply:
     cut_off = stop_reason in TRUNCATING_STOP_REASONS
+    refused = stop_reason == "content_filter"
     if not text.strip():
+        if refused:
+            return _failure("refused", "the provider's content filter stopped the reply, empty")
         return _failure("empty", "the reply is empty")
     if len(text) > _MAX_REPLY_CHARS:
         return _failure(
@@ -655,8 +658,8 @@ def _parse(text: str, premise: str, hypothesis: str, stop_reason: str | None) ->
             )
             note = f" (a complete label {raw!r} was found inside it)" if raw else ""
             return _failure("truncated", f"the reply was cut off: {why}{note}", raw)
-        if stop_reason == "content_filter":
-            return _failure("content_filter", "the provider's content filter stopped the reply")
+        if refused:
+            return _failure("refused", "the provider's content filter stopped the reply")
         if scan.objects:
             return _failure("no_label", "the JSON has no classification or label field")
         if scan.unreadable:

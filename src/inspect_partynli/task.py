@@ -154,13 +154,24 @@ def _configured(name: str) -> float | None:
     return getattr(config, name)
 
 
+def _http_retries() -> int:
+    """Requests the provider client retried for this sample (429, 5xx, resets, timeouts),
+    as Inspect counts them on the sample's model events; with the sample-level retries of
+    the log (``retry_on_error``) this gives the attempts the annotation took."""
+    from inspect_ai.event import ModelEvent
+    from inspect_ai.log import transcript
+
+    return sum(e.retries or 0 for e in transcript().events if isinstance(e, ModelEvent))
+
+
 @solver
 def annotate(sweep: str | None = None, values: list[float] | None = None) -> Solver:
     """Ask for one annotation, sending the sweep's value for this epoch (if any).
 
     Records on ``state.metadata`` the settings in effect: ``sweep`` (None, ``temperature``
     or ``top_p``), ``temperature`` and ``top_p`` (the swept value; otherwise whatever the
-    run's configuration sends, None meaning the provider's default).
+    run's configuration sends, None meaning the provider's default), and ``http_retries``
+    (:func:`_http_retries`).
     """
     if (sweep is None) != (values is None):
         raise ValueError("annotate() needs both sweep and values, or neither")
@@ -174,7 +185,9 @@ def annotate(sweep: str | None = None, values: list[float] | None = None) -> Sol
         state.metadata["sweep"] = sweep
         for name in SWEEPS:
             state.metadata[name] = settings[name] if name in settings else _configured(name)
-        return await generate(state, **settings)  # type: ignore[arg-type]
+        state = await generate(state, **settings)  # type: ignore[arg-type]
+        state.metadata["http_retries"] = _http_retries()
+        return state
 
     return solve
 
