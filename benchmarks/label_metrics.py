@@ -12,6 +12,14 @@ Each scale runs in a fresh subprocess so its peak RSS (``resource.getrusage``) i
 Needs LiveNLI (``INSPECT_PARTYNLI_DATA``) for the human reference.  Run:
 
     INSPECT_PARTYNLI_DATA=../shared/data python benchmarks/label_metrics.py
+
+``--rows N`` instead measures the whole command at scale (issue 13): it writes a seeded
+PartyNLI Parquet file of about N annotations (122 items x N/976 participants x 8 trials, every
+PartyNLI column including explanations), then times ``partynli metrics FILE`` against
+``pyarrow.parquet.read_table(FILE).to_pandas()`` on the same file, in interleaved pairs of
+fresh processes (``--pairs``, default 3).  Goals at 10M rows: ratio <= 3, peak RSS <= 2.5 GiB.
+
+    python benchmarks/label_metrics.py --rows 10000000
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import time
 
 import numpy as np
 import pandas as pd
+from paired import Side, load_note, paired, report, spread
 
 SCALES = {  # name: (participants, trials)
     "paper": (54, 5),
@@ -34,31 +43,44 @@ SCALES = {  # name: (participants, trials)
 }
 
 
-def synthetic_table(uids: list[str], participants: int, trials: int, seed: int = 0) -> pd.DataFrame:
-    """A conformed annotation table: every participant answers every item in every trial.
+def synthetic_labels(
+    n_items: int, participants: int, trials: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Label codes (0..2 = LABELS, 3 = parse failure) of shape (participants, trials, items).
 
     Each participant has its own label bias, each item its own difficulty; 1% of the answers
-    are parse failures.  Fully vectorised and seeded.
+    are parse failures.  Vectorised, drawn one participant block at a time (bounded memory).
     """
+    from inspect_partynli.labels import LABELS
+
+    item_logits = rng.normal(0, 1.5, size=(n_items, len(LABELS)))
+    bias = rng.normal(0, 1.0, size=(participants, len(LABELS)))
+    labels = np.empty((participants, trials, n_items), dtype=np.int8)
+    block = 500
+    for first in range(0, participants, block):
+        logits = item_logits[None, :, :] + bias[first : first + block, None, :]
+        probs = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
+        cumulative = probs.cumsum(axis=-1)  # (block, items, labels)
+        draws = rng.random((len(cumulative), trials, n_items))
+        chosen = (draws[..., None] > cumulative[:, None, :, :]).sum(axis=-1)
+        labels[first : first + block] = np.minimum(chosen, len(LABELS) - 1)
+    labels[rng.random(labels.shape) < 0.01] = len(LABELS)
+    return labels
+
+
+def synthetic_table(uids: list[str], participants: int, trials: int, seed: int = 0) -> pd.DataFrame:
+    """A conformed annotation table: every participant answers every item in every trial
+    (labels from :func:`synthetic_labels`).  Fully vectorised and seeded."""
     from inspect_partynli.annotation_schema import conform
     from inspect_partynli.labels import ERROR_LABEL, LABELS
 
     rng = np.random.default_rng(seed)
-    n_items = len(uids)
-    item_logits = rng.normal(0, 1.5, size=(n_items, len(LABELS)))
-    bias = rng.normal(0, 1.0, size=(participants, len(LABELS)))
-    logits = item_logits[None, :, :] + bias[:, None, :]  # (participants, items, labels)
-    probs = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
-    cumulative = probs.cumsum(axis=-1)
-    draws = rng.random((participants, trials, n_items))
-    labels = (draws[..., None] > cumulative[:, None, :, :]).sum(axis=-1)
-    labels = np.minimum(labels, len(LABELS) - 1)
-    failed = rng.random(labels.shape) < 0.01
-    shape = (participants, trials, n_items)
+    labels = synthetic_labels(len(uids), participants, trials, rng)
+    failed = labels == len(LABELS)
+    shape = (participants, trials, len(uids))
     p_index, t_index, i_index = (a.reshape(-1) for a in np.indices(shape))
     names = np.array([f"model-{p:04d}" for p in range(participants)], dtype=object)
-    label_names = np.array(LABELS, dtype=object)[labels.reshape(-1)]
-    label_names[failed.reshape(-1)] = ERROR_LABEL
+    label_names = np.array([*LABELS, ERROR_LABEL], dtype=object)[labels.reshape(-1)]
     frame = pd.DataFrame(
         {
             "sent_id": np.array(uids, dtype=object)[i_index],
@@ -118,13 +140,103 @@ def run_scale(name: str, draws: int, k: int) -> dict:
     }
 
 
+def write_partynli_parquet(path: str, uids: list[str], participants: int, trials: int) -> int:
+    """A seeded PartyNLI file with every PartyNLI column, built in Arrow (no per-row Python).
+
+    Explanations are drawn from 2,000 sentences; half the participants have a known size;
+    rows are ordered participant, trial, item, as an export of many runs would be.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from inspect_partynli.labels import ERROR_LABEL, LABELS
+
+    rng = np.random.default_rng(0)
+    labels = synthetic_labels(len(uids), participants, trials, rng).reshape(-1)
+    rows = labels.size
+    per_participant = trials * len(uids)
+    participant = np.repeat(np.arange(participants, dtype=np.int32), per_participant)
+    trial = np.tile(np.repeat(np.arange(1, trials + 1), len(uids)), participants)
+    item = np.tile(np.arange(len(uids), dtype=np.int32), participants * trials)
+    names = pa.array([f"model-{p:05d}" for p in range(participants)])
+    ids = pa.array([f"model-{p:05d}-1-0.7" for p in range(participants)])
+    words = "the context and the statement agree on one reading but not the other ".split()
+    sentences = pa.array(
+        [f"Explanation {k}: " + " ".join(words[: 4 + k % len(words)]) for k in range(2000)]
+    )
+    constant = np.zeros(rows, dtype=np.int32)
+    label_text = pa.array([*LABELS, ERROR_LABEL]).take(pa.array(labels.astype(np.int32)))
+    table = pa.table(
+        {
+            "sent_id": pa.array(uids).take(pa.array(item)),
+            "id": ids.take(pa.array(participant)),
+            "participant": names.take(pa.array(participant)),
+            "participant_type": pa.array(["model"]).take(pa.array(constant)),
+            "experiment": pa.array(["synthetic"]).take(pa.array(constant)),
+            "trial": pa.array(trial),
+            "class_simple": label_text,
+            "class_multi": label_text,
+            "explanation": sentences.take(pa.array(rng.integers(0, 2000, rows))),
+            "num_params": pa.array(np.where(participant % 2 == 0, 8.0, np.nan)),
+            "temperature": pa.array(np.full(rows, 1.0)),
+            "top_p": pa.array(np.full(rows, 0.7)),
+        }
+    )
+    pq.write_table(table, path)
+    return rows
+
+
+def run_rows(rows: int, pairs: int, folder: str | None) -> int:
+    """``partynli metrics`` vs ``read_table().to_pandas()`` on one file of ~``rows`` rows."""
+    import tempfile
+
+    from inspect_partynli.livenli_data import load_livenli
+
+    uids = sorted(load_livenli()["uid"].unique())
+    trials = 8
+    participants = max(1, round(rows / (trials * len(uids))))
+    folder = folder or tempfile.gettempdir()
+    path = os.path.join(folder, f"partynli-bench-{participants}x{trials}.parquet")
+    if not os.path.exists(path):
+        start = time.perf_counter()
+        written = write_partynli_parquet(path, uids, participants, trials)
+        print(f"wrote {written:,} annotations to {path} in {time.perf_counter() - start:.1f} s")
+    size = os.path.getsize(path) / 2**20
+    print(
+        f"{len(uids)} items x {participants:,} participants x {trials} trials = "
+        f"{len(uids) * participants * trials:,} annotations ({size:.0f} MiB Parquet)"
+    )
+    print(load_note())
+    ours = Side("partynli metrics FILE", [sys.executable, "-m", "inspect_partynli.cli",
+                                          "metrics", path, "--format", "json"])  # fmt: skip
+    baseline = Side(
+        "read_table(FILE).to_pandas()",
+        [sys.executable, "-c",
+         "import sys, pyarrow.parquet as pq; pq.read_table(sys.argv[1]).to_pandas()", path],
+    )  # fmt: skip
+    ratios = paired(ours, baseline, pairs)
+    met = report(ours, baseline, ratios, goal=3.0)
+    peak_goal = 2.5 * 1024
+    peak = max(ours.peaks())
+    print(f"  peak RSS MiB (min/median/max): ours {spread(ours.peaks(), 0)}, "
+          f"baseline {spread(baseline.peaks(), 0)}")  # fmt: skip
+    verdict = "ok" if peak <= peak_goal else "MISSED"
+    print(f"  goal peak RSS <= {peak_goal:.0f} MiB (2.5 GiB): {verdict} (max {peak:.0f} MiB)")
+    return 0 if met and verdict == "ok" else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, help="time `partynli metrics` on ~ROWS annotations")
+    parser.add_argument("--pairs", type=int, default=3, help="paired runs for --rows")
+    parser.add_argument("--folder", help="where --rows keeps its Parquet file (default: tmp)")
     parser.add_argument("--scale", choices=sorted(SCALES), help="run one scale (internal)")
     parser.add_argument("--scales", nargs="+", default=list(SCALES), choices=sorted(SCALES))
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--k", type=int, default=10)
     args = parser.parse_args()
+    if args.rows:
+        return run_rows(args.rows, args.pairs, args.folder)
     if args.scale:
         print(json.dumps(run_scale(args.scale, args.draws, args.k)))
         return 0

@@ -502,3 +502,22 @@ def test_replayed_logs_give_table5_ministral_8b_row(replay_log, capsys):
     paper = {"H": 0.09, "JS": 0.46, "KL_pq": 10.15, "KL_qp": 1.28, "agree": 0.55, "alpha": 0.50}
     assert {key: round(row[key], 2) for key in paper} == paper
     assert row["alpha"] == pytest.approx(0.5, abs=1e-12) and row["parse_rate"] == 1.0
+
+
+def test_columns_reads_only_what_a_command_needs_with_the_same_values(fixture_csv, tmp_path):
+    """``columns=`` (what ``partynli metrics`` asks for): the key columns plus those asked for,
+    equal to the full read's; Parquet text comes back compact, as categoricals."""
+    full = load_annotations(fixture_csv, num_params={"ministral-8b": 8.0})
+    parquet = write_partynli_file(full, tmp_path / "fixture.parquet")
+    asked = ("experiment", "num_params", "temperature", "top_p")
+    for source in (fixture_csv, parquet):
+        pruned = load_annotations(source, columns=asked, num_params={"ministral-8b": 8.0})
+        assert list(pruned.columns) == [
+            "sent_id", "participant", "participant_type", "experiment", "trial",
+            "class_simple", "num_params", "temperature", "top_p", "parsed",
+        ]  # fmt: skip
+        for column in pruned.columns:
+            assert pruned[column].tolist() == full[column].tolist(), (source, column)
+    compact = load_annotations(parquet, columns=asked)
+    assert isinstance(compact["participant"].dtype, pd.CategoricalDtype)
+    assert isinstance(compact["class_simple"].dtype, pd.CategoricalDtype)

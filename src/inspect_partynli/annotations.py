@@ -61,7 +61,7 @@ import math
 import os
 import tempfile
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -77,6 +77,8 @@ from .annotation_schema import (
     STUDY_METADATA_KEY,
     conform,
     empty_annotation_table,
+    selected_columns,
+    text_values,
 )
 from .errors import OutputExistsError, SourceError, UsageError
 from .labels import ERROR_LABEL, LABELS, NO_ANNOTATION
@@ -130,6 +132,7 @@ def load_annotations(
     participants: Mapping[str, str] | None = None,
     num_params: Mapping[str, float] | None = None,
     experiment: str | None = None,
+    columns: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Read Inspect logs and PartyNLI files into one annotation table.
 
@@ -148,6 +151,10 @@ def load_annotations(
         num_params: participant (or model id) -> size in billions; fills ``num_params``
             where it is unknown (always for logs).
         experiment: experiment name for every log row (default: from the task arguments).
+        columns: read only these schema columns (plus
+            :data:`~inspect_partynli.annotation_schema.KEY_COLUMNS`); PartyNLI Parquet and
+            CSV files then never load the others (explanations, ids, projections), which keeps
+            tables of millions of annotations small.  Default: every column.
 
     Returns:
         The annotation table: log rows first (sorted by participant, model, experiment,
@@ -172,40 +179,56 @@ def load_annotations(
         if logs:
             frames.append(reader.table())
         for path in tables:
-            frames.append(read_partynli_file(path))
+            frames.append(_read_partynli(path, columns))
             advance()
     if include_humans:
         from .livenli_data import human_annotation_table, load_livenli
 
         frames.append(human_annotation_table(load_livenli(data)))
     frames = [frame for frame in frames if not frame.empty]
-    table = conform(pd.concat(frames, ignore_index=True)) if frames else empty_annotation_table()
+    # conformed once, after the concatenation (a single frame is not copied)
+    if not frames:
+        table = empty_annotation_table()
+    else:
+        table = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    table = conform(table, columns)
     if num_params:
         table = _fill_num_params(table, num_params)
     notes.warn()
     return table
 
 
-def read_partynli_file(path: str | os.PathLike) -> pd.DataFrame:
-    """Read one PartyNLI-schema CSV or Parquet file into the annotation-table schema."""
-    path = Path(path)
-    frame = _read_table_file(path)
+def read_partynli_file(
+    path: str | os.PathLike, columns: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """Read one PartyNLI-schema CSV or Parquet file into the annotation-table schema
+    (only the schema ``columns`` asked for, as for :func:`load_annotations`)."""
+    return conform(_read_partynli(Path(path), columns), columns)
+
+
+def _read_partynli(path: Path, columns: Iterable[str] | None) -> pd.DataFrame:
+    """A PartyNLI file checked and completed, but not yet conformed (vectorised)."""
+    columns = None if columns is None else list(columns)
+    wanted = selected_columns(columns)
+    frame = _read_table_file(path, None if columns is None else wanted)
     missing = [column for column in PARTYNLI_REQUIRED if column not in frame.columns]
     if missing:
         raise SourceError(
             f"{path}: not a PartyNLI file: missing column(s) {', '.join(missing)} "
             f"(needs {', '.join(PARTYNLI_REQUIRED)})"
         )
-    frame["class_simple"] = frame["class_simple"].astype(str).str.strip()
-    bad = sorted(set(frame["class_simple"]) - {*LABELS, ERROR_LABEL})
+    frame["class_simple"] = text_values(frame["class_simple"], str.strip)
+    bad = sorted(set(frame["class_simple"].unique()) - {*LABELS, ERROR_LABEL})
     if bad:
         shown = ", ".join(repr(value) for value in bad[:_MAX_NAMED])
         raise SourceError(
             f"{path}: column class_simple holds {len(bad)} unknown value(s) ({shown}); "
             f"expected one of {', '.join((*LABELS, ERROR_LABEL))}"
         )
-    trial = pd.to_numeric(frame["trial"], errors="coerce")
-    if trial.isna().any() or (trial % 1 != 0).any():
+    trial = frame["trial"]
+    if not pd.api.types.is_integer_dtype(trial):
+        trial = pd.to_numeric(trial, errors="coerce")
+    if not pd.api.types.is_integer_dtype(trial) and (trial.isna().any() or (trial % 1 != 0).any()):
         raise SourceError(f"{path}: column trial must hold whole numbers (1-based runs)")
     frame["trial"] = trial.astype(int)
     failed = frame["class_simple"] == ERROR_LABEL
@@ -213,14 +236,21 @@ def read_partynli_file(path: str | os.PathLike) -> pd.DataFrame:
         frame["parsed"] = ~failed
     else:
         frame["parsed"] = _as_bool(frame["parsed"]) & ~failed
-    if "failure_reason" not in frame.columns:
-        frame["failure_reason"] = np.where(failed, PARTYNLI_FAILURE, "")
+    if "failure_reason" not in frame.columns and "failure_reason" in wanted:
+        reasons = pd.array(["", PARTYNLI_FAILURE], dtype="str")
+        frame["failure_reason"] = reasons.take(failed.to_numpy(dtype=np.intp))
     if "participant_type" not in frame.columns:
-        frame["participant_type"] = "model"
-    if "model" not in frame.columns:
+        frame["participant_type"] = _repeated("model", len(frame))
+    if "model" not in frame.columns and "model" in wanted:
         frame["model"] = frame["participant"]
-    frame["source"] = str(path)
-    return conform(frame)
+    if "source" in wanted:
+        frame["source"] = _repeated(str(path), len(frame))
+    return frame
+
+
+def _repeated(text: str, rows: int) -> pd.api.extensions.ExtensionArray:
+    """``text`` on every row, as Arrow-backed strings (no per-row Python objects)."""
+    return pd.array([text], dtype="str").take(np.zeros(rows, dtype=np.intp))
 
 
 def write_partynli_file(
@@ -633,12 +663,18 @@ def _run_ids(frame: pd.DataFrame) -> pd.Series:
 # PartyNLI files
 
 
-def _read_table_file(path: Path) -> pd.DataFrame:
-    """A CSV (text columns kept verbatim) or Parquet file as a DataFrame."""
+def _read_table_file(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """A CSV (text columns kept verbatim) or Parquet file as a DataFrame.
+
+    With ``columns``, only those of them the file has are read (the rest never leave disk).
+    """
     try:
         if path.suffix.lower() == ".parquet":
-            return pd.read_parquet(path)
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            if columns is None:
+                return pd.read_parquet(path)
+            return _read_parquet_columns(path, columns)
+        usecols = None if columns is None else (lambda column: column in columns)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=usecols)
     except (OSError, ValueError, ImportError) as error:
         raise SourceError(f"{path}: cannot read ({_first_line(error)})") from error
     except Exception as error:  # noqa: BLE001 - parser errors of pandas/pyarrow
@@ -655,6 +691,31 @@ def _read_table_file(path: Path) -> pd.DataFrame:
     return frame
 
 
+def _read_parquet_columns(path: Path, columns: Sequence[str]) -> pd.DataFrame:
+    """Those of ``columns`` a Parquet file has, text columns as categoricals.
+
+    Reading text as dictionaries keeps a column of 10M labels or names at one small integer
+    per row instead of 10M strings (see docs/performance.md); explanations, nearly all
+    distinct, stay strings.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    present = [column for column in columns if column in schema.names]
+    text = [
+        column
+        for column in present
+        if column != "explanation"
+        and (pa.types.is_string(schema.field(column).type)
+             or pa.types.is_large_string(schema.field(column).type))
+    ]  # fmt: skip
+    # one dictionary per column (not per row group) makes the pandas conversion cheap
+    table = pq.read_table(path, columns=present, read_dictionary=text).combine_chunks()
+    # column by column, freeing each Arrow column once converted (lower peak memory)
+    return table.to_pandas(split_blocks=True, self_destruct=True)
+
+
 def _as_bool(values: pd.Series) -> pd.Series:
     if values.dtype == bool:
         return values
@@ -667,11 +728,23 @@ def _as_bool(values: pd.Series) -> pd.Series:
 
 
 def _fill_num_params(table: pd.DataFrame, num_params: Mapping[str, float]) -> pd.DataFrame:
+    """Sizes for rows of unknown size: by participant, else by model (a table read without
+    its ``model`` column goes by participant only).  One lookup per distinct name."""
+    if "num_params" not in table.columns:
+        return table
     unknown = table["num_params"].isna() & (table["participant_type"] != "human")
-    by_participant = table["participant"].map(num_params)
-    by_model = table["model"].map(num_params)
-    table.loc[unknown, "num_params"] = by_participant.fillna(by_model)[unknown].astype(float)
+    sizes = _lookup(table["participant"], num_params)
+    if "model" in table.columns:
+        sizes = sizes.fillna(_lookup(table["model"], num_params))
+    table.loc[unknown, "num_params"] = sizes[unknown].astype(float)
     return table
+
+
+def _lookup(values: pd.Series, mapping: Mapping[str, float]) -> pd.Series:
+    """``values.map(mapping)`` with one dictionary lookup per distinct value."""
+    codes, uniques = pd.factorize(values)
+    found = np.array([mapping.get(value, np.nan) for value in uniques] + [np.nan], dtype=float)
+    return pd.Series(found[np.where(codes < 0, len(uniques), codes)], index=values.index)
 
 
 class _Notes:

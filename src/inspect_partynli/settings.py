@@ -239,7 +239,11 @@ def prepare(table: pd.DataFrame) -> CodedTable:
             raise SourceError(str(error)) from None
     labels = table["class_simple"].astype(str)
     parsed = table["parsed"].to_numpy(dtype=bool) & (labels != ERROR_LABEL).to_numpy()
-    label_codes = labels.map(LABEL_INDEX)
+    codes, distinct = pd.factorize(labels)  # one lookup per distinct label, not per row
+    label_codes = pd.Series(
+        np.array([LABEL_INDEX.get(label, np.nan) for label in distinct] + [np.nan])[codes],
+        index=labels.index,
+    )
     unknown = parsed & label_codes.isna().to_numpy()
     if unknown.any():
         bad = sorted(set(labels[unknown]))[:5]
@@ -258,7 +262,7 @@ def prepare(table: pd.DataFrame) -> CodedTable:
         key = key * (len(uniques) + 1) + codes
     _, first_row, unit = np.unique(key, return_index=True, return_inverse=True)
     units = pd.DataFrame(
-        {c: table[c].to_numpy()[first_row] for c in ("participant", *VARIANT_COLUMNS)}
+        {c: table[c].iloc[first_row].to_numpy() for c in ("participant", *VARIANT_COLUMNS)}
     )
     units["participant"] = units["participant"].astype(str)
     units["experiment"] = units["experiment"].astype(str)

@@ -156,8 +156,11 @@ def read_groups(path: str | None, specs: Sequence[str]) -> dict[str, tuple[str, 
 
 
 def load_table(args: argparse.Namespace) -> pd.DataFrame:
-    """The annotation table of ``args.sources`` (via :func:`annotations.load_annotations`)."""
-    return read_sources(args, NAME)
+    """The annotation table of ``args.sources`` (via :func:`annotations.load_annotations`),
+    with only the columns the metrics read (no explanations, ids or sources)."""
+    from ..settings import VARIANT_COLUMNS
+
+    return read_sources(args, NAME, columns=VARIANT_COLUMNS)
 
 
 def build_settings(
