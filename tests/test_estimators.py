@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
+import pandas as pd
 import pytest
 from inspect_ai.model import Logprob, Logprobs, TopLogprob
 
@@ -357,3 +359,97 @@ def test_offline_verbalized_answer_reads_back_to_the_distribution():
     # T = 0.5: 0.01, 0.04, 0.49 over 0.54
     sharp = parse_verbalized(verbalized_reply(LABELS, distribution, 0.5), NLI)
     assert sharp.probabilities == pytest.approx((0.01 / 0.54, 0.04 / 0.54, 0.49 / 0.54))
+
+
+# --------------------------------------------------------------------- an estimator run
+
+
+def run_rows(estimator: str, replies: list[tuple[str, int, tuple[float, ...] | None]]):
+    """Annotation-table rows of one run: (item, epoch, distribution or None for a failure)."""
+
+    rows = []
+    for item, epoch, dist in replies:
+        label = LABELS[max(range(3), key=lambda i: (dist[i], -i))] if dist else "error"
+        row = {"sent_id": item, "participant": "m", "trial": epoch, "estimator": estimator,
+               "parsed": dist is not None, "class_simple": label}  # fmt: skip
+        for i, name in enumerate(LABELS):
+            row[f"p_{name}"] = dist[i] if dist else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def reference_of(counts: dict[str, tuple[float, ...]]):
+    from types import SimpleNamespace
+
+    from inspect_partynli import metrics
+
+    values = np.array(list(counts.values()), dtype=float)
+    return SimpleNamespace(uids=np.array(list(counts)), counts=values,
+                           entropy=metrics.entropy(values))  # fmt: skip
+
+
+
+
+def conventions():
+    from types import SimpleNamespace
+
+    return SimpleNamespace(kl_epsilon=1e-10, ddof=1, log_base=None)
+
+
+def test_an_estimator_run_is_the_mean_over_its_epochs_with_the_spread():
+    from inspect_partynli.estimators.evaluation import compare, item_distributions
+
+    rows = run_rows("logprobs", [
+        ("a", 1, (0.2, 0.3, 0.5)), ("a", 2, (0.4, 0.3, 0.3)),
+        ("b", 1, (0.0, 1.0, 0.0)), ("b", 2, None),
+        ("c", 1, None),
+    ])  # fmt: skip
+    run = item_distributions(rows, LABELS)
+    assert list(run.items) == ["a", "b"]  # c has no parsed reply
+    assert run.distribution == pytest.approx(np.array([[0.3, 0.3, 0.4], [0.0, 1.0, 0.0]]))
+    assert list(run.epochs) == [2, 1]
+    # spread of a: std (ddof 1) of (0.2, 0.4) = 0.1414, of (0.3, 0.3) = 0, of (0.5, 0.3)
+    assert run.spread[0] == pytest.approx((2 * 0.2 / math.sqrt(2)) / 3)
+    assert math.isnan(run.spread[1])
+    # humans: a = 3/3/4 (the run's mean exactly), b = 0/5/5, d is not in the run
+    reference = reference_of({"a": (3, 3, 4), "b": (0, 5, 5), "d": (1, 1, 1)})
+    record = compare(run, reference, conventions())
+    assert record["n_items"] == 2 and record["n_trials"] == 2
+    h_a = -(0.3 * math.log(0.3) * 2 + 0.4 * math.log(0.4))
+    assert record["H"] == pytest.approx(h_a / 2)
+    assert record["H_std"] == pytest.approx(h_a / math.sqrt(2))
+    # JS(b): m = (0, .75, .25); KL(p||m) = log(4/3); KL(q||m) = .5 log(.5/.75) + .5 log 2
+    js_b = math.sqrt((math.log(4 / 3) + 0.5 * math.log(0.5 / 0.75) + 0.5 * math.log(2)) / 2)
+    assert record["JS"] == pytest.approx(js_b / 2)
+    # KL(human || model) of b (smoothed by 1e-10): .5 log(.5 / 1) + .5 log(.5 / 1e-10); a: 0
+    kl_b = 0.5 * math.log(0.5) + 0.5 * math.log(0.5 / 1e-10)
+    assert record["KL_pq"] == pytest.approx(kl_b / 2, rel=1e-6)
+    assert record["KL_qp"] == pytest.approx(math.log(1 / 0.5) / 2, rel=1e-6)
+    # majority: a true/true, b false (tie false-true -> false) / false
+    assert record["agree"] == 1.0
+    assert record["parse_rate"] == pytest.approx(3 / 5)
+    assert record["estimator"] == "logprobs"
+
+
+def test_a_sampling_run_is_its_label_shares():
+    from inspect_partynli.estimators.evaluation import compare, item_distributions
+
+    rows = run_rows("sampling", [
+        ("a", 1, (0, 0, 1)), ("a", 2, (0, 0, 1)), ("a", 3, (1, 0, 0)), ("a", 4, None),
+    ]).drop(columns=["estimator", "p_either", "p_false", "p_true"])  # fmt: skip
+    run = item_distributions(rows, LABELS)
+    assert run.estimator == "sampling"
+    assert run.distribution == pytest.approx(np.array([[1 / 3, 0, 2 / 3]]))
+    record = compare(run, reference_of({"a": (1, 0, 2)}), conventions())
+    assert record["JS"] == 0 and record["agree"] == 1.0 and math.isnan(record["spread"])
+
+
+def test_estimator_rows_need_their_probability_columns_and_one_estimator():
+    from inspect_partynli.estimators.evaluation import item_distributions
+
+    rows = run_rows("verbalized", [("a", 1, (0.2, 0.3, 0.5))])
+    with pytest.raises(ValueError, match="p_true"):
+        item_distributions(rows.drop(columns=["p_true"]), LABELS)
+    mixed = pd.concat([rows.assign(estimator="logprobs"), rows])
+    with pytest.raises(ValueError, match="one estimator"):
+        item_distributions(mixed, LABELS)

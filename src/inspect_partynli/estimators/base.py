@@ -13,8 +13,8 @@ Three estimators read a model's label distribution for an item (issue 12):
 
 The two new estimators give an :class:`Estimate` per reply: a probability per label (in the
 dataset's label order, summing to 1) or a failure category with a one-line detail.  Labels are
-the dataset's own; :class:`LabelWords` is the vocabulary a reply may use for them (label names
-and the dataset's synonyms, any case).
+the dataset's own: the estimators take its :class:`~inspect_partynli.labels.LabelSpace`, whose
+label names and synonyms (any case) are the words a reply may use.
 """
 
 from __future__ import annotations
