@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from inspect_ai.model import Logprob, Logprobs, TopLogprob
+from inspect_ai.model import Logprob, Logprobs, ModelOutput, TopLogprob
 
 from inspect_partynli.estimators import (
     LOGPROBS_FAILURES,
@@ -453,3 +453,39 @@ def test_estimator_rows_need_their_probability_columns_and_one_estimator():
     mixed = pd.concat([rows.assign(estimator="logprobs"), rows])
     with pytest.raises(ValueError, match="one estimator"):
         item_distributions(mixed, LABELS)
+
+
+# ----------------------------------------------------------------------------- the Score
+
+
+def test_estimate_score_keeps_the_annotation_keys_and_adds_flat_probabilities():
+    from inspect_partynli.estimators.scoring import estimate_score, read_reply
+    from inspect_partynli.scorer import VALUE_KEYS
+
+    text, logprobs = logprobs_reply(LABELS, (0.3, 0.0, 0.7))
+    output = ModelOutput.from_content(model="m", content=text + "\nBecause of X.")
+    output.choices[0].logprobs = logprobs
+    score = estimate_score(
+        read_reply("logprobs", output, NLI), {"temperature": 0.5}, completion=output.completion
+    )
+    assert set(VALUE_KEYS) <= set(score.value)
+    assert score.value["estimator"] == "logprobs"
+    assert score.value["p_either"] == pytest.approx(0.3)
+    assert score.value["p_false"] == 0.0 and score.value["p_true"] == pytest.approx(0.7)
+    assert score.value["label"] == "true" and score.value["parsed"] == 1
+    assert score.value["temperature"] == 0.5 and score.value["raw_sum"] is None
+    assert score.value["other_mass"] == pytest.approx(0.0, abs=1e-12)
+    assert score.explanation == "Because of X." and score.answer == "true"
+    assert score.metadata["label_tokens"] == {"true": ["true"], "either": ["either"]}
+
+    failed = estimate_score(read_reply("logprobs", ModelOutput.from_content("m", "true"), NLI))
+    assert failed.value["failure"] == "no_logprobs" and failed.value["parsed"] == 0
+    assert failed.value["label"] == "error" and failed.value["p_true"] is None
+    assert failed.explanation.startswith("parse error (no_logprobs): ")
+
+    reply = ModelOutput.from_content("m", verbalized_reply(LABELS, (0.1, 0.2, 0.7)))
+    verbal = estimate_score(read_reply("verbalized", reply, NLI))
+    assert verbal.value["raw_sum"] == pytest.approx(100) and verbal.value["other_mass"] is None
+    assert verbal.value["p_false"] == pytest.approx(0.2)
+    cut = ModelOutput.from_content("m", '{"probabilities": {"true": 4', stop_reason="max_tokens")
+    assert estimate_score(read_reply("verbalized", cut, NLI)).value["failure"] == "truncated"

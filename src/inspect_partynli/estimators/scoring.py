@@ -1,0 +1,97 @@
+"""The Score of one reply to an estimator prompt (``logprobs`` / ``verbalized``).
+
+``Score.value`` keeps every key the annotation scorer writes (``label``, ``multi_label``,
+``parsed``, ``failure``, ``temperature``, ``top_p``, ``n_labels``), so the annotation table,
+``parse_rate`` and ``label_shares`` read an estimator run like any other: its ``label`` is
+the most probable label (a tie goes to the first label).  It adds, as flat keys visible in
+``inspect view``:
+
+* ``estimator``: ``logprobs`` or ``verbalized``;
+* ``p_<label>`` for every label of the dataset (``p_either``, ``p_false``, ``p_true``): the
+  reply's distribution, None on a failure;
+* ``other_mass`` (logprobs: first-token mass on anything but a label word) and ``raw_sum``
+  (verbalized: the stated probabilities' sum in percent), None where they do not apply.
+
+``Score.metadata`` holds the failure detail, the stop reason, the explanation (verbalized:
+the JSON's; logprobs: the lines after the label) and the estimator's extras (which tokens
+counted for which label; the scale the probabilities were written in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from inspect_ai.scorer import Score
+
+from ..labels import ERROR_LABEL, LabelSpace
+from .base import ESTIMATOR_KEY, Estimate
+from .logprobs import read_logprobs
+from .verbalized import parse_verbalized
+
+#: Keys an estimator's ``Score.value`` adds to the annotation scorer's.
+ESTIMATE_KEYS: tuple[str, ...] = (ESTIMATOR_KEY, "other_mass", "raw_sum")
+
+
+def _setting(metadata: Mapping[str, Any], name: str) -> float | None:
+    value = metadata.get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _after_first_line(text: str) -> str:
+    _, _, rest = text.strip().partition("\n")
+    return rest.strip()
+
+
+def estimate_score(
+    estimate: Estimate,
+    metadata: Mapping[str, Any] | None = None,
+    *,
+    completion: str = "",
+    stop_reason: str | None = None,
+) -> Score:
+    """The Score of one reply read by an estimator (pure)."""
+    metadata = metadata if isinstance(metadata, Mapping) else {}
+    label = estimate.label or ERROR_LABEL
+    if estimate.parsed:
+        explanation = str(estimate.extras.get("explanation") or _after_first_line(completion))
+        shown = explanation
+    else:
+        explanation = ""
+        shown = f"parse error ({estimate.failure}): {estimate.detail}"
+    extras = {k: v for k, v in estimate.extras.items() if k != "explanation"}
+    return Score(
+        value={
+            "label": label,
+            "multi_label": label,
+            "parsed": int(estimate.parsed),
+            "failure": estimate.failure,
+            "temperature": _setting(metadata, "temperature"),
+            "top_p": _setting(metadata, "top_p"),
+            "n_labels": int(estimate.parsed),
+            ESTIMATOR_KEY: estimate.estimator,
+            **estimate.values(),
+            "other_mass": estimate.other_mass,
+            "raw_sum": estimate.raw_sum,
+        },
+        answer=label,
+        explanation=shown,
+        metadata={
+            "explanation": explanation,
+            "failure_detail": estimate.detail,
+            "stop_reason": stop_reason,
+            **extras,
+        },
+    )
+
+
+def read_reply(estimator: str, output: Any, space: LabelSpace) -> Estimate:
+    """The estimate of an Inspect ``ModelOutput`` by ``estimator`` (never raises)."""
+    choices = getattr(output, "choices", None) or []
+    first = choices[0] if choices else None
+    if estimator == "logprobs":
+        return read_logprobs(getattr(first, "logprobs", None), space)
+    completion = output.completion if output is not None else ""
+    return parse_verbalized(completion, space, stop_reason=getattr(first, "stop_reason", None))
