@@ -35,6 +35,11 @@ Schema (every key but ``models`` optional)::
     sizes:
       gemma3:
         - {id: ollama/gemma3:1b, num_params: 1}
+    estimators:                    # more ways to read a model's distribution (its SINGLE run
+      - model: gpt-4.1             # is its sampling estimator): epochs per item of each
+        logprobs: 1
+        verbalized: 1
+        args: {}                   # extra model args of these runs
 
 Strings may use ``${VAR}`` or ``${VAR:-default}`` (environment variables).  Input paths
 (``task.data`` and the model args ``path`` / ``data`` / ``*_path`` / ``*_file`` / ``*_dir``)

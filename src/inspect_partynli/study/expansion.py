@@ -1,14 +1,15 @@
 """Expansion of a study into its runs (:class:`Configuration`), one log folder each.
 
 Every model runs once with the study's epochs (SINGLE / MODEL MIX), each sweep is a run of
-its own (one value per epoch), and each size family member is a run; folders
-(``single-<model>``, ``sweep-<model>-<parameter>``, ``size-<member>``) never collide, which
-:func:`inspect_partynli.study.load_study` checks.
+its own (one value per epoch), each size family member is a run, and each estimator read of a
+model (``estimators``) is a run with ``-T estimator=...``; folders (``single-<model>``,
+``sweep-<model>-<parameter>``, ``size-<member>``, ``estimator-<model>-<estimator>``) never
+collide, which :func:`inspect_partynli.study.load_study` checks.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .schema import (
@@ -26,7 +27,7 @@ class Configuration:
     """One run of the study: a model on the task with fixed settings, in its own log folder."""
 
     slug: str
-    kind: str  # "single", "sweep" or "size"
+    kind: str  # "single", "sweep", "size" or "estimator"
     model: ModelSpec
     epochs: int
     experiment: str
@@ -35,6 +36,7 @@ class Configuration:
     tmax: float | None = None
     family: str | None = None
     groups: tuple[str, ...] = ()
+    estimator: str | None = None  # logprobs / verbalized (None: the task's default, sampling)
 
     def task_args(self, study: Study) -> dict[str, Any]:
         """Arguments of ``inspect_partynli/livenli`` for this run."""
@@ -43,11 +45,13 @@ class Configuration:
             args["data"] = study.data
         if self.sweep is not None:
             args.update(sweep=self.sweep, tmax=self.tmax)
+        if self.estimator is not None:
+            args["estimator"] = self.estimator
         return args
 
     def metadata(self, study: Study) -> dict[str, Any]:
         """What the annotation table needs to know about this run (kept in the log header)."""
-        return {
+        metadata = {
             "study": study.name,
             "config": self.slug,
             "kind": self.kind,
@@ -60,6 +64,9 @@ class Configuration:
             "sweep": self.sweep,
             "tmax": self.tmax,
         }
+        if self.estimator is not None:  # a sampling run's header stays as it was
+            metadata["estimator"] = self.estimator
+        return metadata
 
     def tags(self, study: Study) -> list[str]:
         tags = [f"study:{study.name}", self.kind, self.experiment]
@@ -71,10 +78,12 @@ class Configuration:
 
 
 def configurations(study: Study) -> list[Configuration]:
-    """Every run of the study, in order: each model once, then sweeps, then size members.
+    """Every run of the study, in order: each model once, then sweeps, then size members,
+    then estimator reads.
 
-    Log folders (``slug``) are ``single-<model>``, ``sweep-<model>-<parameter>`` and
-    ``size-<member>`` (a member is named ``<family>-<size>b`` unless it has a name).
+    Log folders (``slug``) are ``single-<model>``, ``sweep-<model>-<parameter>``,
+    ``size-<member>`` (a member is named ``<family>-<size>b`` unless it has a name) and
+    ``estimator-<model>-<estimator>`` (experiment: the estimator's name).
     """
     # each call: slug (the log folder), kind, model, epochs, experiment, where
     configs: list[Configuration] = []
@@ -101,4 +110,12 @@ def configurations(study: Study) -> list[Configuration]:
                 Configuration(f"size-{slug(member.name)}", "size", member, study.epochs,
                               SIZE_EXPERIMENT, where, family=family.name)
             )  # fmt: skip
+    for index, spec in enumerate(study.estimators):
+        base = study.model(spec.model)
+        model = replace(base, args={**base.args, **spec.args})
+        folder = f"estimator-{slug(base.name)}-{spec.estimator}"
+        configs.append(
+            Configuration(folder, "estimator", model, spec.epochs, spec.estimator,
+                          f"estimators[{index}]", estimator=spec.estimator)
+        )  # fmt: skip
     return configs

@@ -55,7 +55,7 @@ def _differences(header: Any, config: Configuration, study: Study) -> list[str]:
     found = {
         "model": header.eval.model,
         "epochs": header.eval.config.epochs,
-        **{k: header.eval.task_args.get(k) for k in ("subset", "sweep", "tmax")},
+        **{k: header.eval.task_args.get(k) for k in ("subset", "sweep", "tmax", "estimator")},
     }
     differences = [
         f"{key} {found.get(key)!r} (now {value!r})"

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..annotation_schema import STUDY_METADATA_KEY
 from ..errors import UsageError
+from ..estimators.base import DEFAULT_ESTIMATOR, ESTIMATORS
 
 #: Keys a study file may hold at its top level.
 STUDY_KEYS = (
@@ -28,11 +29,15 @@ STUDY_KEYS = (
     "single",
     "sweeps",
     "sizes",
+    "estimators",
 )
 TASK_KEYS = ("data", "subset")
 MODEL_KEYS = ("id", "name", "participant", "num_params", "args", "base_url", "max_connections")
 SIZE_MEMBER_KEYS = ("id", "name", "num_params", "args", "base_url", "max_connections")
 SWEEP_SPEC_KEYS = ("max", "epochs")
+#: The estimators a study may add to a model's SINGLE run (which is its ``sampling`` run).
+STUDY_ESTIMATORS = tuple(e for e in ESTIMATORS if e != DEFAULT_ESTIMATOR)
+ESTIMATOR_SPEC_KEYS = ("model", *STUDY_ESTIMATORS, "args")
 #: The parameters a sweep may vary and the largest maximum each accepts (None: unbounded).
 SWEEP_PARAMETERS: dict[str, float | None] = {"temperature": None, "top_p": 1.0}
 #: Distinct values in a sweep, hence its epochs by default (the paper: 10, like the humans).
@@ -84,6 +89,17 @@ class SweepSpec:
 
 
 @dataclass(frozen=True)
+class EstimatorSpec:
+    """One model read by one more estimator (``logprobs`` / ``verbalized``), ``epochs`` per
+    item, with extra model ``args`` for that run (e.g. an offline participant's temperature)."""
+
+    model: str
+    estimator: str
+    epochs: int = 1
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SizeFamily:
     """Members of one model family that differ in size (``num_params`` required)."""
 
@@ -107,6 +123,7 @@ class Study:
     single: str | None = None
     sweeps: tuple[SweepSpec, ...] = ()
     sizes: tuple[SizeFamily, ...] = ()
+    estimators: tuple[EstimatorSpec, ...] = ()
 
     def model(self, name: str) -> ModelSpec:
         """The declared model called ``name``."""

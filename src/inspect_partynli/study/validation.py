@@ -23,14 +23,17 @@ from .expansion import configurations
 from .schema import (
     ALL_GROUP,
     DEFAULT_EPOCHS,
+    ESTIMATOR_SPEC_KEYS,
     MODEL_KEYS,
     SIZE_MEMBER_KEYS,
+    STUDY_ESTIMATORS,
     STUDY_KEYS,
     SUBSETS,
     SWEEP_EPOCHS,
     SWEEP_PARAMETERS,
     SWEEP_SPEC_KEYS,
     TASK_KEYS,
+    EstimatorSpec,
     ModelSpec,
     SizeFamily,
     Study,
@@ -269,6 +272,7 @@ class _Checker:
             single = models[0].name
         sweeps = self.sweeps(root.get("sweeps", []) or [], names)
         sizes = self.sizes(root.get("sizes", {}) or {})
+        estimators = self.estimators(root.get("estimators", []) or [], names)
         study = Study(
             name=name,
             models=tuple(models),
@@ -282,6 +286,7 @@ class _Checker:
             single=single,
             sweeps=tuple(sweeps),
             sizes=tuple(sizes),
+            estimators=tuple(estimators),
         )
         if not self.errors:
             self.unique_slugs(study)
@@ -455,6 +460,41 @@ class _Checker:
         if maximum is None or epochs is None:
             return None
         return maximum, epochs
+
+    def estimators(self, value: Any, names: set[str]) -> list[EstimatorSpec]:
+        if not isinstance(value, list):
+            self.error("estimators", f"expected a list of estimator runs, got {_kind(value)}")
+            return []
+        specs: list[EstimatorSpec] = []
+        seen: dict[tuple[str, str], str] = {}
+        for index, item in enumerate(value):
+            where = f"estimators[{index}]"
+            raw = self.mapping(item, where, ESTIMATOR_SPEC_KEYS)
+            if raw is None:
+                continue
+            model = self.string(raw.get("model"), f"{where}.model") if "model" in raw else None
+            if "model" not in raw:
+                self.error(f"{where}.model", "missing: name the model to read")
+            elif model is not None and model not in names:
+                self.error(f"{where}.model", f"{model!r} is not a declared model ({_names(names)})")
+                model = None
+            chosen = [e for e in STUDY_ESTIMATORS if e in raw]
+            if not chosen:
+                self.error(where, f"reads nothing: give {' and/or '.join(STUDY_ESTIMATORS)} "
+                           "(epochs per item, e.g. logprobs: 1)")  # fmt: skip
+            args = self.args(raw.get("args", {}) or {}, f"{where}.args")
+            for estimator in chosen:
+                epochs = self.positive_int(raw[estimator], f"{where}.{estimator}")
+                if epochs is None or model is None:
+                    continue
+                key = (model, estimator)
+                if key in seen:
+                    self.error(f"{where}.{estimator}",
+                               f"{model} is already read by {estimator} ({seen[key]})")  # fmt: skip
+                    continue
+                seen[key] = f"{where}.{estimator}"
+                specs.append(EstimatorSpec(model, estimator, epochs, args))
+        return specs
 
     def sizes(self, value: Any) -> list[SizeFamily]:
         families: list[SizeFamily] = []
