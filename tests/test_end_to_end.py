@@ -107,14 +107,27 @@ def test_annotators_epoch_is_the_worker_whatever_the_concurrency(annotators_log,
         assert score.explanation == row["explanation"].strip()
 
 
-def test_sample_metadata_in_the_log(annotators_log, livenli):
+def test_sample_metadata_in_the_log(annotators_log):
+    """Lean samples: texts, the human distribution, other populations' counts, settings; the
+    dataset itself (name, path, sha256) is in the header."""
+    from inspect_partynli.datasets import dataset_ref, load_dataset
+
     sample = next(s for s in annotators_log.samples if s.id == "78105n" and s.epoch == 1)
-    expected = lv.sample_metadata(livenli)["78105n"]
+    dataset = load_dataset(dataset_ref(annotators_log.eval.metadata))
+    expected = dataset.sample_metadata("78105n")
     for key, value in expected.items():
         assert sample.metadata[key] == value
+    assert "livenli_workers" not in sample.metadata
+    assert sample.metadata["human_distribution"] == {"either": 0.4, "false": 0.6, "true": 0.0}
     assert (sample.metadata["sweep"], sample.metadata["temperature"]) == (None, None)
     assert sample.metadata["top_p"] is None
+    assert sample.input.startswith("premise: Their supplies scarce")
     assert annotators_log.eval.metadata["data_sha256"] == lv.SHA256
+    assert annotators_log.eval.metadata["dataset"]["sha256"] == lv.SHA256
+    assert annotators_log.eval.task_version == 2
+    # the header names every metric alike (no package prefix on the scalar ones)
+    names = {m.name for m in annotators_log.results.scores[0].metrics.values()}
+    assert names == {"parse_rate", "share_either", "share_false", "share_true", "agree", "js"}
 
 
 # --- (b) replay of a PartyNLI file --------------------------------------------------------------

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from inspect_ai.model import ChatMessageUser, get_model
 
+from inspect_partynli.datasets import load_dataset
 from inspect_partynli.errors import SourceError, UsageError
 from inspect_partynli.prompts import SYSTEM_PROMPT, user_prompt
 from inspect_partynli.providers import (
@@ -116,16 +117,16 @@ def test_wraps_at_the_items_own_number_of_workers(annotators, items, livenli):
 
 
 def test_every_worker_reply_reproduces_the_recorded_labels(livenli):
-    replies = Annotators(livenli)
+    replies = Annotators(load_dataset("livenli"))
     for uid, rows in livenli.groupby("uid"):
         got = [_label(replies.reply(uid, e)) for e in range(1, len(rows) + 1)]
         assert got == rows["class_multi"].tolist()
 
 
 def test_unknown_prompt_is_a_clear_error(annotators):
-    with pytest.raises(ValueError, match="answers only the LiveNLI prompts"):
+    with pytest.raises(ValueError, match=r"answers only the prompts of its dataset \(livenli\)"):
         annotators.reply([ChatMessageUser(content="What is 1 + 1?")], 1)
-    with pytest.raises(ValueError, match="names no LiveNLI item"):
+    with pytest.raises(ValueError, match="names no livenli item"):
         annotators.reply(livenli_messages("Not a LiveNLI premise.", "Nor this."), 1)
 
 
@@ -232,10 +233,11 @@ def test_replay_bad_files(tmp_path, ministral):
 @pytest.mark.parametrize(
     ("name", "args", "message"),
     [
-        ("gpt-4", {}, "unknown model partynli/gpt-4; choose partynli/livenli-annotators"),
+        ("gpt-4", {}, "unknown model partynli/gpt-4; choose partynli/annotators"),
         ("livenli-annotators/x", {}, "unknown model"),
         ("replay", {}, "needs the file to replay: -M path=FILE"),
-        ("livenli-annotators", {"path": "x.csv"}, "takes only -M data=PATH"),
+        ("livenli-annotators", {"path": "x.csv"}, "takes only -M dataset=NAME and -M data=PATH"),
+        ("annotators", {"participant": "x"}, "takes only -M dataset=NAME"),
         ("livenli-annotators", {"temperature": 1}, "does not take -M temperature"),
         ("replay/a", {"path": "x.csv", "participant": "b"}, "participant given twice"),
     ],
@@ -270,19 +272,20 @@ def test_argument_errors_print_without_traceback_in_inspect():
     assert error.value.message == "partynli/replay needs the file to replay: -M path=FILE"
 
 
-def test_default_data_falls_back_on_the_tasks_file(tmp_path, items, monkeypatch):
-    """`-T data=PATH` without `-M data` or $INSPECT_PARTYNLI_DATA: the model answers from the
-    file the task loaded in this process, instead of failing mid-run."""
+def test_the_model_answers_from_the_tasks_dataset(tmp_path, items, monkeypatch):
+    """Without -M data: the dataset the task's solver announced for this sample (its
+    DatasetRef), not whatever this process loaded last, and no download."""
     import shutil
     import urllib.request
 
     from inspect_partynli import livenli_data as lv
+    from inspect_partynli.task import ACTIVE_DATASET
 
     copy = tmp_path / "task-data" / "livenli.csv"
     copy.parent.mkdir()
     shutil.copy(lv.resolve_livenli(), copy)
-    lv.load_livenli(copy.parent)  # what livenli(data=...) does
-    assert lv.last_loaded() == copy.resolve()
+    ref = load_dataset("livenli", data=copy.parent).ref
+    assert ref.path == str(copy.resolve())
     monkeypatch.delenv(lv.DATA_ENV)
     monkeypatch.setenv(lv.CACHE_ENV, str(tmp_path / "empty-cache"))
 
@@ -290,5 +293,9 @@ def test_default_data_falls_back_on_the_tasks_file(tmp_path, items, monkeypatch)
         raise AssertionError("no download when the task's file is there")
 
     monkeypatch.setattr(urllib.request, "urlopen", offline)
-    model = PartyNLIModelAPI("livenli-annotators")
-    assert _label(model.reply(messages(items, "78105n"), 2)) == "either-false"
+    model = PartyNLIModelAPI("annotators")
+    token = ACTIVE_DATASET.set(ref)
+    try:
+        assert _label(model.reply(messages(items, "78105n"), 2)) == "either-false"
+    finally:
+        ACTIVE_DATASET.reset(token)

@@ -74,6 +74,7 @@ def test_score_of_a_parsed_reply():
     assert score.metadata == {
         "explanation": "Because.",
         "highlights": {"context": ["cat"], "statement": ["A bird"]},
+        "highlighted": "context: <<cat>> | statement: <<A bird>>",
         "unmatched_highlights": {"context": [], "statement": ["A bird"]},
         "raw_label": "true-either",
         "failure_detail": "",
@@ -206,12 +207,12 @@ def sample_scores() -> list[SampleScore]:
 
 def test_metrics_by_hand():
     scores = sample_scores()
-    assert parse_rate()(scores) == pytest.approx(EXPECTED["parse_rate"])
+    assert parse_rate()(scores)["parse_rate"] == pytest.approx(EXPECTED["parse_rate"])
     assert label_shares()(scores) == pytest.approx(
         {k: EXPECTED[k] for k in ("share_either", "share_false", "share_true")}
     )
-    assert agree()(scores) == pytest.approx(EXPECTED["agree"])
-    assert js()(scores) == pytest.approx(EXPECTED["js"], abs=1e-12)
+    assert agree()(scores)["agree"] == pytest.approx(EXPECTED["agree"])
+    assert js()(scores)["js"] == pytest.approx(EXPECTED["js"], abs=1e-12)
 
 
 def test_unannotated_replay_rows_are_not_replies():
@@ -224,8 +225,9 @@ def test_unannotated_replay_rows_are_not_replies():
     assert (score.value["parsed"], score.value["failure"]) == (0, "no_annotation")
     assert score.value == no_annotation_score(meta).value
     extra = SampleScore(score=score, sample_id="c", sample_metadata=meta)
-    assert parse_rate()([*sample_scores(), extra]) == pytest.approx(EXPECTED["parse_rate"])
-    assert agree()([*sample_scores(), extra]) == pytest.approx(EXPECTED["agree"])
+    rate = parse_rate()([*sample_scores(), extra])["parse_rate"]
+    assert rate == pytest.approx(EXPECTED["parse_rate"])
+    assert agree()([*sample_scores(), extra])["agree"] == pytest.approx(EXPECTED["agree"])
 
 
 def test_js_counts_an_exact_match_as_zero():
@@ -249,28 +251,28 @@ def test_js_counts_an_exact_match_as_zero():
             score=reply_score(reply("either")), sample_id="z", sample_metadata=metadata((0, 0, 1))
         )
     ]
-    assert js()(exact) == 0.0
-    assert js()([*exact, *other, *off]) == pytest.approx(math.sqrt(math.log(2)) / 3)
+    assert js()(exact)["js"] == 0.0
+    assert js()([*exact, *other, *off])["js"] == pytest.approx(math.sqrt(math.log(2)) / 3)
 
 
 def test_metrics_order_of_scores_does_not_matter():
     scores = sample_scores()[::-1]
-    assert agree()(scores) == pytest.approx(2 / 3)
-    assert js()(scores) == pytest.approx(EXPECTED["js"], abs=1e-12)
+    assert agree()(scores)["agree"] == pytest.approx(2 / 3)
+    assert js()(scores)["js"] == pytest.approx(EXPECTED["js"], abs=1e-12)
 
 
 def test_metrics_without_parsed_replies_or_human_reference_are_nan():
     unparsed = [SampleScore(score=reply_score("x", {}), sample_id="a", sample_metadata={})]
-    assert parse_rate()(unparsed) == 0.0
+    assert parse_rate()(unparsed)["parse_rate"] == 0.0
     assert all(math.isnan(v) for v in label_shares()(unparsed).values())
     no_human = [SampleScore(score=reply_score(reply("true")), sample_id="a", sample_metadata=None)]
-    assert parse_rate()(no_human) == 1.0
+    assert parse_rate()(no_human)["parse_rate"] == 1.0
     assert label_shares()(no_human)["share_true"] == 1.0
-    assert math.isnan(agree()(no_human)) and math.isnan(js()(no_human))
+    assert math.isnan(agree()(no_human)["agree"]) and math.isnan(js()(no_human)["js"])
     all_failed = [
         SampleScore(score=reply_score("x"), sample_id="a", sample_metadata=metadata((1, 0, 0)))
     ]
-    assert math.isnan(agree()(all_failed)) and math.isnan(js()(all_failed))
+    assert math.isnan(agree()(all_failed)["agree"]) and math.isnan(js()(all_failed)["js"])
 
 
 # ------------------------------------------------------------------- end to end (eval)

@@ -9,6 +9,7 @@ from inspect_ai.model import ChatMessageSystem, ChatMessageUser, ModelName
 from inspect_ai.solver import TaskState
 
 from inspect_partynli import livenli_data as lv
+from inspect_partynli.datasets import load_dataset
 from inspect_partynli.prompts import PROMPT_VERSION, SYSTEM_PROMPT, user_prompt
 from inspect_partynli.task import (
     annotate,
@@ -89,12 +90,20 @@ def test_one_sample_per_item(samples, livenli):
     chaos = livenli_samples(subset="chaosnli")
     assert [sample.id for sample in chaos] == lv.subset_uids(livenli, "chaosnli")
     assert len(chaos) == 50
-    assert all(sample.metadata["has_chaosnli"] for sample in chaos)
+    assert all(sample.metadata["chaosnli_counts"] is not None for sample in chaos)
 
 
-def test_sample_messages_are_the_two_prompts(samples):
+def test_sample_input_is_the_items_text(samples):
     sample = next(s for s in samples if s.id == "78105n")
-    system, user = sample.input
+    meta = sample.metadata
+    # what `inspect view` lists: the item, not the system prompt shared by every sample
+    assert sample.input == f"premise: {meta['premise']}\nhypothesis: {meta['hypothesis']}"
+
+
+def test_solver_sends_the_two_prompts(samples):
+    sample = next(s for s in samples if s.id == "78105n")
+    _, _, messages = _solve(annotate(), sample, 1)
+    system, user = messages
     assert isinstance(system, ChatMessageSystem) and isinstance(user, ChatMessageUser)
     assert system.text == SYSTEM_PROMPT
     meta = sample.metadata
@@ -109,12 +118,22 @@ def test_braces_in_items_are_not_format_fields():
     assert system.text == SYSTEM_PROMPT
 
 
-def test_sample_metadata_contract(samples, livenli):
-    expected = lv.sample_metadata(livenli)
+def test_sample_metadata_contract(samples):
+    """Lean samples: the texts, one number per label, the other populations' counts."""
+    dataset = load_dataset("livenli")
     for sample in samples:
-        assert sample.metadata == {**expected[sample.id], "prompt_version": PROMPT_VERSION}
+        expected = {**dataset.sample_metadata(sample.id), "prompt_version": PROMPT_VERSION}
+        assert sample.metadata == expected
     meta = next(s for s in samples if s.id == "78105n").metadata
-    assert meta["livenli_distribution"] == pytest.approx({"either": 0.4, "false": 0.6, "true": 0})
+    assert set(meta) == {
+        "premise", "hypothesis", "gold", "prompt_label", "human_distribution",
+        "chaosnli_counts", "mnli_counts", "prompt_version",
+    }  # fmt: skip
+    assert meta["human_distribution"] == pytest.approx({"either": 0.4, "false": 0.6, "true": 0})
+    assert meta["chaosnli_counts"] == {"either": 52, "false": 47, "true": 1}
+    assert meta["mnli_counts"] == {"either": 3, "false": 2, "true": 0}
+    assert (meta["gold"], meta["prompt_label"]) == ("either", "either")
+    assert next(s for s in samples if s.id == "10164e").metadata["chaosnli_counts"] is None
 
 
 def test_unknown_subset(samples):
@@ -145,22 +164,22 @@ def _solve(solver, sample, epoch):
         sample_id=sample.id,
         epoch=epoch,
         input=sample.input,
-        messages=list(sample.input),
+        messages=[ChatMessageUser(content=sample.input)],
         metadata=dict(sample.metadata),
     )
     state = asyncio.run(solver(state, generate))
-    return sent, state.metadata
+    return sent, state.metadata, state.messages
 
 
 def test_solver_sends_nothing_by_default(samples):
-    sent, metadata = _solve(annotate(), samples[0], 3)
+    sent, metadata, _ = _solve(annotate(), samples[0], 3)
     assert sent == {}
     assert (metadata["sweep"], metadata["temperature"], metadata["top_p"]) == (None, None, None)
 
 
 @pytest.mark.parametrize(("epoch", "expected"), [(1, 0.075), (3, 0.375), (10, 1.425), (12, 0.225)])
 def test_solver_temperature_sweep(samples, epoch, expected):
-    sent, metadata = _solve(annotate("temperature", sweep_values(1.5)), samples[0], epoch)
+    sent, metadata, _ = _solve(annotate("temperature", sweep_values(1.5)), samples[0], epoch)
     assert sent == {"temperature": expected}
     assert metadata["sweep"] == "temperature"
     assert metadata["temperature"] == expected
@@ -168,7 +187,7 @@ def test_solver_temperature_sweep(samples, epoch, expected):
 
 
 def test_solver_top_p_sweep(samples):
-    sent, metadata = _solve(annotate("top_p", sweep_values(1.0)), samples[0], 2)
+    sent, metadata, _ = _solve(annotate("top_p", sweep_values(1.0)), samples[0], 2)
     assert sent == {"top_p": 0.15}
     assert (metadata["sweep"], metadata["top_p"], metadata["temperature"]) == ("top_p", 0.15, None)
 
@@ -193,6 +212,13 @@ def test_task_defaults():
     assert task.metadata["sweep"] is None and task.metadata["tmax"] is None
     assert task.metadata["data_sha256"] == lv.SHA256
     assert task.metadata["data_path"].endswith("livenli.csv")
+    assert task.version == 2
+    assert task.metadata["dataset"] == {
+        "name": "livenli", "path": task.metadata["data_path"], "sha256": lv.SHA256,
+        "kind": "livenli",
+    }  # fmt: skip
+    assert task.metadata["labels"] == ["either", "false", "true"]
+    assert task.metadata["populations"] == ["livenli", "chaosnli", "mnli"]
 
 
 def test_task_sweep_metadata():

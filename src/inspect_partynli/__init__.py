@@ -1,8 +1,9 @@
 """inspect_partynli: LLMs as annotation participants, compared with human label variation.
 
-The Inspect task ``inspect_partynli/livenli`` runs the PartyNLI study (Kulmizev et al.) on
-LiveNLI; the analysis functions read its logs into an annotation table and compute the
-study's label and explanation variation metrics.
+The Inspect tasks ``inspect_partynli/livenli``, ``inspect_partynli/varierr`` and
+``inspect_partynli/annotate`` (any dataset card) run the PartyNLI study (Kulmizev et al.) on a
+human-label-variation dataset; the analysis functions read their logs into an annotation table
+and compute the study's label and explanation variation metrics.
 
 The public names below are imported lazily (on first use), so ``import inspect_partynli``
 and the ``partynli`` command stay fast and do not load Inspect until it is needed.
@@ -17,24 +18,31 @@ __version__ = "0.1.0"
 
 #: Public name -> the submodule defining it (add new exports here).
 _EXPORTS: dict[str, str] = {
-    # the Inspect task: ``from inspect_partynli import livenli`` (``livenli_task`` is an alias)
+    # the Inspect tasks: ``from inspect_partynli import livenli`` (``livenli_task`` is an alias)
     "livenli": "task",
-    # and its building blocks
     "livenli_task": "task",
+    "varierr": "task",
+    "annotate_dataset": "task",
+    # and their building blocks
     "annotate": "task",
+    "annotation_task": "task",
+    "dataset_samples": "task",
     "livenli_samples": "task",
     "livenli_messages": "task",
     "sweep_values": "task",
+    # datasets (LiveNLI, VariErr-NLI, YAML cards)
+    "load_dataset": "datasets",
+    "HLVDataset": "datasets",
+    "DatasetRef": "datasets",
     # the offline participants (model API ``partynli/...``)
     "PartyNLIModelAPI": "providers",
     # Inspect logs and PartyNLI files -> the annotation table
     "load_annotations": "annotations",
     "read_partynli_file": "annotations",
     "write_partynli_file": "annotations",
-    # LiveNLI and the human references
+    # LiveNLI as a table (compatibility; prefer load_dataset("livenli"))
     "load_livenli": "livenli_data",
     "human_distribution": "livenli_data",
-    "sample_metadata": "livenli_data",
     # prompts and labels
     "SYSTEM_PROMPT": "prompts",
     "USER_PROMPT_TEMPLATE": "prompts",

@@ -27,20 +27,9 @@ UPSTREAM_URL = UPSTREAM.url
 SHA256 = UPSTREAM.sha256
 
 
-_last_loaded: Path | None = None  # removed once the offline participants read the task's dataset
-
-
-def last_loaded() -> Path | None:
-    """The LiveNLI file this process loaded most recently (transitional; see providers)."""
-    return _last_loaded
-
-
 def load_livenli(path: str | Path | None = None, *, download: bool = True) -> pd.DataFrame:
     """LiveNLI as one row per (item, worker): see :func:`~.datasets.livenli.load_livenli_frame`."""
-    global _last_loaded
-    frame = load_livenli_frame(path, download=download)
-    _last_loaded = resolve_livenli(path, download=download).resolve()
-    return frame
+    return load_livenli_frame(path, download=download)
 
 
 def download_livenli(target_dir: Path | None = None, url: str = UPSTREAM_URL) -> Path:
@@ -139,36 +128,6 @@ def human_annotation_table(livenli: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return conform(table)
-
-
-def sample_metadata(livenli: pd.DataFrame) -> dict[str, dict]:
-    """Per-item metadata carried by every Inspect sample (JSON-serialisable), keyed by uid.
-
-    Keys: ``premise, hypothesis, gold`` (study label from the uid's last letter),
-    ``livenli_workers, livenli_multi, livenli_single`` (per worker, sorted by worker id),
-    ``livenli_distribution`` (label -> share, study's single-label rule),
-    ``chaosnli_counts`` (label -> count, or None), ``mnli_labels`` (list of study labels),
-    ``n_annotators``, ``has_chaosnli``.
-    """
-    distribution = human_distribution(livenli, "livenli")
-    metadata: dict[str, dict] = {}
-    for uid, rows in livenli.groupby("uid", sort=True):
-        first = rows.iloc[0]
-        chaos = first["chaos_counts"]
-        metadata[uid] = {
-            "premise": first["premise"],
-            "hypothesis": first["hypothesis"],
-            "gold": first["prompt_label"],
-            "livenli_workers": rows["worker_id"].tolist(),
-            "livenli_multi": rows["class_multi"].tolist(),
-            "livenli_single": rows["class_simple"].tolist(),
-            "livenli_distribution": {label: float(distribution.at[uid, label]) for label in LABELS},
-            "chaosnli_counts": dict(zip(LABELS, chaos, strict=True)) if chaos else None,
-            "mnli_labels": list(first["mnli_labels"]),
-            "n_annotators": len(rows),
-            "has_chaosnli": chaos is not None,
-        }
-    return metadata
 
 
 __all__ = [

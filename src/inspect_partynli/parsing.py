@@ -52,7 +52,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from inspect_partynli.labels import ERROR_LABEL, LABELS, NLI_TO_LABEL, multi_label, single_label
+from inspect_partynli.labels import ERROR_LABEL, NLI, LabelSpace
 
 #: Every failure category, in one place.  ``""`` means parsed.
 FAILURE_REASONS: tuple[str, ...] = (
@@ -61,7 +61,7 @@ FAILURE_REASONS: tuple[str, ...] = (
     "no_json",  # no JSON object and no bare label
     "bad_json",  # an object is there but cannot be read even leniently
     "no_label",  # JSON read, but no label field, or an empty one
-    "unknown_label",  # a label that is not (a combination of) true / either / false
+    "unknown_label",  # not (a combination of) the dataset's labels, or several where it takes one
     "conflicting",  # several answer objects with different label sets
     "refused",  # the provider refused or filtered the reply (stop reason content_filter)
     "parser_error",  # an unexpected internal error (a bug; never expected)
@@ -74,32 +74,6 @@ TRUNCATING_STOP_REASONS: frozenset[str] = frozenset({"max_tokens", "model_length
 HIGHLIGHT_KEYS: dict[str, tuple[str, ...]] = {
     "context": ("context", "premise"),
     "statement": ("statement", "hypothesis"),
-}
-
-# Words for each label (full NLI names from labels.py; single letters deliberately left out).
-_LABEL_WORDS: dict[str, str] = {
-    **{label: label for label in LABELS},
-    **{name: label for name, label in NLI_TO_LABEL.items() if len(name) > 1},
-    "entailed": "true",
-    "entails": "true",
-    "entail": "true",
-    "contradicts": "false",
-    "contradictory": "false",
-    "contradict": "false",
-}
-
-# The prompt's option texts (Figure 7) and close variants, after lower-casing.
-_LABEL_PHRASES: dict[str, str] = {
-    "is most likely to be true": "true",
-    "most likely to be true": "true",
-    "most likely true": "true",
-    "likely true": "true",
-    "can be either true or false": "either",
-    "could be either true or false": "either",
-    "either true or false": "either",
-    "is most likely false": "false",
-    "most likely false": "false",
-    "likely false": "false",
 }
 
 _LABEL_KEYS = frozenset({"label", "labels", "answer", "classification"})
@@ -162,27 +136,28 @@ class _LabelError(ValueError):
 # --------------------------------------------------------------------------------- labels
 
 
-def _exact_label(token: str) -> str | None:
-    """The label a word or an option phrase names ("entailment", "is most likely false")."""
+def _exact_label(token: str, space: LabelSpace) -> str | None:
+    """The label a word or phrase names in ``space`` (a label, or one of its synonyms such as
+    "entailment" or the NLI prompt's "is most likely false")."""
     token = " ".join(token.split()).strip(_TOKEN_JUNK)
     token = re.sub(r"^(?:the statement|statement)\s+", "", token)
-    return _LABEL_WORDS.get(token) or _LABEL_PHRASES.get(token)
+    return space.words.get(token)
 
 
-def _label_of_token(token: str) -> str | None:
+def _label_of_token(token: str, space: LabelSpace) -> str | None:
     """The label of one token (no separators), also in the forms "either (can be ...)",
     "true: is most likely to be true" (head and tail, or a label and its parenthesis, must not
     name different labels: "true (false)" is unknown) and "label: true"."""
-    found = _exact_label(token)
+    found = _exact_label(token, space)
     if found is None and "(" in token:
         bare = _PARENTHESIS.sub(" ", token)
-        found = _exact_label(bare) if bare.strip(_TOKEN_JUNK) else None
-        asides = {_exact_label(aside) for aside in _PARENTHESIS.findall(token)} - {None}
+        found = _exact_label(bare, space) if bare.strip(_TOKEN_JUNK) else None
+        asides = {_exact_label(aside, space) for aside in _PARENTHESIS.findall(token)} - {None}
         if found is not None and asides - {found}:
             return None
     if found is None and ":" in token:
         head, _, tail = token.partition(":")
-        head_label, tail_label = _exact_label(head), _exact_label(tail)
+        head_label, tail_label = _exact_label(head, space), _exact_label(tail, space)
         if head_label and tail_label in (None, head_label):
             found = head_label
         elif head.strip(_TOKEN_JUNK) in _LABEL_KEYS:
@@ -190,24 +165,28 @@ def _label_of_token(token: str) -> str | None:
     return found
 
 
-def normalise_label(value: Any) -> frozenset[str]:
+def normalise_label(value: Any, space: LabelSpace = NLI) -> frozenset[str]:
     """The label set written in ``value`` (a string, a list of strings, or a JSON boolean).
 
     Raises :class:`ValueError` (with ``reason`` ``no_label`` or ``unknown_label``) when the
-    value is empty or holds anything that is not one of the study's labels.
+    value is empty or holds anything that is not one of the labels of ``space`` (default:
+    the study's NLI labels) or their synonyms.
 
     >>> sorted(normalise_label("True, Either"))
     ['either', 'true']
     """
-    if isinstance(value, bool):  # "label": true -- a JSON boolean, still unambiguous
-        return frozenset({"true" if value else "false"})
+    if isinstance(value, bool):  # "label": true -- a JSON boolean, unambiguous if a label
+        word = "true" if value else "false"
+        if word not in space.index:
+            raise _LabelError("unknown_label", f"label is the JSON boolean {word}")
+        return frozenset({word})
     if value is None:
         raise _LabelError("no_label", "the label is null")
     if isinstance(value, (list, tuple)):
         chosen: set[str] = set()
         for item in value:
             try:
-                chosen |= normalise_label(item)
+                chosen |= normalise_label(item, space)
             except _LabelError as exc:
                 if exc.reason != "no_label":  # empty list items are skipped
                     raise
@@ -223,14 +202,14 @@ def normalise_label(value: Any) -> frozenset[str]:
     text = " ".join(value.lower().split()).strip(_TOKEN_JUNK)
     if not text:
         raise _LabelError("no_label", "the label is empty")
-    whole = _exact_label(text)  # an option phrase may itself contain a separator word
+    whole = _exact_label(text, space)  # a phrase or label may itself contain a separator
     if whole is not None:
         return frozenset({whole})
     chosen = set()
     for token in _SEPARATORS.split(text):
         if not token.strip(_TOKEN_JUNK):
             continue
-        label = _label_of_token(token)
+        label = _label_of_token(token, space)
         if label is None:
             raise _LabelError("unknown_label", f"unknown label {token.strip()!r} in {value!r}")
         chosen.add(label)
@@ -624,7 +603,9 @@ def _salvage_label(inner: list[str]) -> str:
     return ""
 
 
-def _parse(text: str, premise: str, hypothesis: str, stop_reason: str | None) -> ParsedReply:
+def _parse(
+    text: str, premise: str, hypothesis: str, stop_reason: str | None, space: LabelSpace
+) -> ParsedReply:
     cut_off = stop_reason in TRUNCATING_STOP_REASONS
     refused = stop_reason == "content_filter"
     if not text.strip():
@@ -666,10 +647,12 @@ def _parse(text: str, premise: str, hypothesis: str, stop_reason: str | None) ->
             return _failure("bad_json", "a JSON object is there but cannot be read")
         bare = _FENCE.sub(" ", body)
         try:
-            labels = normalise_label(bare)
+            labels = normalise_label(bare, space)
         except ValueError:
             return _failure("no_json", "no JSON object and no bare label in the reply")
-        return _accepted(labels, bare.strip(), "", {}, premise, hypothesis, "bare label, no JSON")
+        return _accepted(
+            labels, bare.strip(), "", {}, premise, hypothesis, "bare label, no JSON", space
+        )
 
     readings: list[tuple[dict, frozenset[str], Any]] = []
     for answer in answers:
@@ -679,7 +662,7 @@ def _parse(text: str, premise: str, hypothesis: str, stop_reason: str | None) ->
                 return _failure("no_label", "the classification has no label field")
             continue
         try:
-            readings.append((answer, normalise_label(value), value))
+            readings.append((answer, normalise_label(value, space), value))
         except _LabelError as exc:
             if len(answers) == 1:
                 return _failure(exc.reason, str(exc), _raw(value))
@@ -687,7 +670,7 @@ def _parse(text: str, premise: str, hypothesis: str, stop_reason: str | None) ->
         return _failure("no_label", f"none of the {len(answers)} answer objects has a valid label")
     distinct = {labels for _, labels, _ in readings}
     if len(distinct) > 1:
-        sets = sorted(multi_label(labels) for labels in distinct)
+        sets = sorted(space.join(labels) for labels in distinct)
         return _failure(
             "conflicting",
             f"{len(readings)} answer objects disagree: {', '.join(sets)}",
@@ -695,7 +678,9 @@ def _parse(text: str, premise: str, hypothesis: str, stop_reason: str | None) ->
         )
     answer, labels, value = readings[-1]
     note = f"{len(readings)} identical answer objects" if len(readings) > 1 else ""
-    return _accepted(labels, _raw(value), _explanation(answer), answer, premise, hypothesis, note)
+    return _accepted(
+        labels, _raw(value), _explanation(answer), answer, premise, hypothesis, note, space
+    )
 
 
 def _accepted(
@@ -706,13 +691,20 @@ def _accepted(
     premise: str,
     hypothesis: str,
     detail: str,
+    space: LabelSpace,
 ) -> ParsedReply:
+    single = space.collapse(labels)
+    if single is None:  # this dataset keeps one label per answer and drops several
+        joined = space.join(labels)
+        return _failure(
+            "unknown_label", f"several labels ({joined}) where the dataset takes one", raw_label
+        )
     highlights, unmatched = _highlights(answer, premise, hypothesis)
     return ParsedReply(
         parsed=True,
         labels=labels,
-        multi_label=multi_label(labels),
-        label=single_label(labels),
+        multi_label=space.join(labels),
+        label=single,
         explanation=explanation,
         highlights=highlights,
         unmatched_highlights=unmatched,
@@ -728,6 +720,7 @@ def parse_reply(
     hypothesis: str = "",
     *,
     stop_reason: str | None = None,
+    space: LabelSpace = NLI,
 ) -> ParsedReply:
     """Parse one model reply into an annotation, or classify why it cannot be parsed.
 
@@ -738,6 +731,8 @@ def parse_reply(
         stop_reason: the provider's stop reason (Inspect's ``ModelOutput.stop_reason``);
             ``max_tokens`` / ``model_length`` mark a reply without a complete answer as
             ``truncated``.
+        space: the dataset's labels, synonyms and single-label rule (default: the study's
+            NLI labels).
 
     Never raises: an unexpected internal error becomes the failure ``parser_error``.
     """
@@ -750,6 +745,6 @@ def parse_reply(
             text = str(text)
         premise = premise if isinstance(premise, str) else ""
         hypothesis = hypothesis if isinstance(hypothesis, str) else ""
-        return _parse(text, premise, hypothesis, stop_reason)
+        return _parse(text, premise, hypothesis, stop_reason, space)
     except Exception as exc:  # noqa: BLE001 - the contract is "never raises"
         return _failure("parser_error", f"internal parser error: {type(exc).__name__}: {exc}")

@@ -1,16 +1,19 @@
 """Offline participants: the ``partynli/...`` model API, replaying recorded annotations.
 
 Two models, both fully offline, key-less and deterministic whatever the concurrency (each
-reply is a pure function of the item and the epoch):
+reply is a pure function of the item and the epoch), for any dataset
+(:mod:`inspect_partynli.datasets`):
 
-``partynli/livenli-annotators``
-    At epoch *e* the model answers as the item's *e*-th LiveNLI worker (workers in id
-    order, as :func:`~inspect_partynli.livenli_data.load_livenli` sorts them; wrapping around
-    when *e* exceeds the item's number of workers), in exactly the JSON format the system
-    prompt asks for: the worker's labels (sorted, hyphen-joined), explanation, and the
-    premise / hypothesis with the worker's highlighted spans wrapped in ``<<`` ``>>``.
-    With ``--epochs 10`` the run reproduces LiveNLI's label distribution for the 110
-    items that have 10 workers.
+``partynli/annotators`` (alias ``partynli/livenli-annotators``)
+    At epoch *e* the model answers as the item's *e*-th human annotator of the dataset's
+    primary population (annotators in the dataset's order; wrapping around after the item's
+    last; annotators without a label, e.g. VariErr's ``idk``, are not in it), in the JSON the
+    dataset's prompt asks for.  For LiveNLI and VariErr that is the paper's Figure 6 format:
+    the annotator's labels (hyphen-joined), explanation, and the premise / hypothesis with the
+    annotator's highlighted spans (LiveNLI) wrapped in ``<<`` ``>>``; for a dataset card
+    ``{"label": ..., "explanation": ...}``.  With ``--epochs 10`` on LiveNLI the run reproduces
+    LiveNLI's label distribution for the 110 items that have 10 workers; with ``--epochs 4`` on
+    VariErr, that of the 395 items with 4 annotators.
 
 ``partynli/replay -M path=FILE [-M participant=NAME] [-M experiment=NAME]``
     Replays a PartyNLI-schema CSV or parquet file (``sent_id, participant, trial,
@@ -23,20 +26,20 @@ reply is a pure function of the item and the epoch):
     replayed participant has exactly the source's annotations.  ``partynli/replay/NAME`` is
     short for ``-M participant=NAME`` and puts the participant's name in the log's model.
 
-Both take ``-M data=PATH`` for LiveNLI (default: ``$INSPECT_PARTYNLI_DATA`` or the cache, then
-the file the task loaded with ``-T data=PATH``, then a download; see
-:func:`~inspect_partynli.livenli_data.resolve_livenli`); an explicit path is loaded when the model
-is created, so a wrong one stops the run with one message before any sample starts.  The item
-is identified from the user prompt (its premise and hypothesis), so the model answers the
-task's prompts whatever the sample ids; the epoch comes from Inspect's active sample (1
-outside an eval).  Every output carries ``usage`` (whitespace word counts) so Inspect never
-needs a tokenizer.
+Which dataset: the one the task runs.  The task's solver makes its
+:class:`~inspect_partynli.datasets.DatasetRef` known for the sample being generated (a context
+variable, never process-wide state), and the model loads that dataset.  ``-M dataset=NAME``
+(``livenli``, ``varierr`` or a card ``.yaml``) and ``-M data=PATH`` (where the dataset's file
+is) override it; an explicit one is loaded when the model is created, so a wrong one stops the
+run with one message before any sample starts.  Outside a task the default is LiveNLI.  The
+item is identified from the user prompt, so the model answers the task's prompts whatever the
+sample ids; the epoch comes from Inspect's active sample (1 outside an eval).  Every output
+carries ``usage`` (whitespace word counts) so Inspect never needs a tokenizer.
 """
 
 from __future__ import annotations
 
 import json
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -53,14 +56,16 @@ from inspect_ai.model import (
 from inspect_ai.tool import ToolChoice, ToolInfo
 
 from ._inspect_errors import for_inspect
+from .datasets import DatasetRef, HLVDataset, is_card, load_dataset
 from .errors import SourceError, UsageError, UserInputError
 from .labels import ERROR_LABEL, NO_ANNOTATION, NO_ANNOTATION_KEY
-from .livenli_data import DataNotFoundError, last_loaded, load_livenli
 from .prompts import USER_PROMPT_TEMPLATE
 
-ANNOTATORS = "livenli-annotators"
+ANNOTATORS = "annotators"
+#: Older name of ``partynli/annotators`` (LiveNLI was the only dataset), kept as an alias.
+ANNOTATORS_ALIAS = "livenli-annotators"
 REPLAY = "replay"
-MODELS = (ANNOTATORS, REPLAY)
+MODELS = (ANNOTATORS, ANNOTATORS_ALIAS, REPLAY)
 #: Columns a replayed file must have.
 REPLAY_COLUMNS = ("sent_id", "participant", "trial", "class_simple", "class_multi", "explanation")
 HIGHLIGHT_OPEN, HIGHLIGHT_CLOSE = "<<", ">>"
@@ -99,6 +104,29 @@ def annotation_json(label: str, explanation: str, context: str, statement: str) 
         "highlights": {"context": context, "statement": statement},
     }
     return json.dumps(reply, indent=2, ensure_ascii=False)
+
+
+def flat_json(labels: tuple[str, ...] | list[str], explanation: str) -> str:
+    """A reply ``{"label": ..., "explanation": ...}`` (several labels as a JSON list)."""
+    label: str | list[str] = labels[0] if len(labels) == 1 else list(labels)
+    return json.dumps({"label": label, "explanation": explanation}, ensure_ascii=False)
+
+
+def dataset_reply(
+    dataset: HLVDataset, item_id: str, labels: tuple[str, ...], explanation: str,
+    spans: tuple[list, list] | None = None,
+) -> str:  # fmt: skip
+    """An annotation of ``item_id`` in the JSON the dataset's prompt asks for.
+
+    ``spans``: highlighted character spans of the premise and hypothesis (NLI format only).
+    """
+    if dataset.prompt.reply_format == "nli":
+        item = dataset.items.loc[item_id]
+        premise, hypothesis = str(item["premise"]), str(item["hypothesis"])
+        if spans is not None:
+            premise, hypothesis = mark_spans(premise, spans[0]), mark_spans(hypothesis, spans[1])
+        return annotation_json(dataset.space.join(labels), explanation, premise, hypothesis)
+    return flat_json(labels, explanation)
 
 
 def prompt_pair(text: str) -> list[tuple[str, str]]:
@@ -152,20 +180,17 @@ def _active_sample_id() -> str | None:
 
 
 class Annotators:
-    """Replies of the LiveNLI workers: the item's e-th worker at epoch e (wrapping)."""
+    """Replies of a dataset's human annotators: the item's e-th annotator at epoch e (wrapping)."""
 
-    def __init__(self, livenli: pd.DataFrame) -> None:
-        self.rows = {uid: rows.reset_index(drop=True) for uid, rows in livenli.groupby("uid")}
+    def __init__(self, dataset: HLVDataset) -> None:
+        self.dataset = dataset
+        self.rows = dataset.annotators_by_item
 
-    def reply(self, uid: str, epoch: int) -> str:
-        rows = self.rows[uid]
+    def reply(self, item_id: str, epoch: int) -> str:
+        rows = self.rows[item_id]
         row = rows.iloc[(epoch - 1) % len(rows)]
-        return annotation_json(
-            row["class_multi"],
-            row["explanation"],
-            mark_spans(row["premise"], row["highlight_p"]),
-            mark_spans(row["hypothesis"], row["highlight_h"]),
-        )
+        spans = (row["highlight_p"], row["highlight_h"]) if "highlight_p" in row.index else None
+        return dataset_reply(self.dataset, item_id, row["labels"], row["explanation"], spans)
 
 
 def read_annotations_file(path: str | Path) -> pd.DataFrame:
@@ -185,7 +210,14 @@ def read_annotations_file(path: str | Path) -> pd.DataFrame:
         raise SourceError(
             f"{path} is not a PartyNLI annotation file: missing column(s) {', '.join(missing)}"
         )
-    return frame
+    trials = pd.to_numeric(frame["trial"], errors="coerce")
+    bad = trials.isna() | (trials != trials.round()) | (trials < 1)
+    if bad.any():
+        row = int(bad.to_numpy().argmax())
+        raise SourceError(
+            f"{path}: row {row + 2}: trial {frame['trial'].iloc[row]!r} is not a positive integer"
+        )
+    return frame.assign(trial=trials.astype(int))
 
 
 def _experiments(rows: pd.DataFrame) -> str:
@@ -232,20 +264,29 @@ class Replay:
         self.participant = participant
         self.rows = {key: row for key, row in zip(keys, rows.to_dict("records"), strict=True)}
 
-    def reply(self, uid: str, epoch: int, premise: str, hypothesis: str) -> str | None:
-        """The recorded reply, or None where the source has no annotation for (uid, epoch)."""
-        row = self.rows.get((uid, epoch))
+    def reply(self, dataset: HLVDataset, item_id: str, epoch: int) -> str | None:
+        """The recorded reply, or None where the source has no annotation for (item, epoch)."""
+        row = self.rows.get((item_id, epoch))
         if row is None:
             return None
         explanation = "" if pd.isna(row["explanation"]) else str(row["explanation"])
         if str(row["class_simple"]) == ERROR_LABEL:
             return explanation
-        return annotation_json(str(row["class_multi"]), explanation, premise, hypothesis)
+        multi = str(row["class_multi"])
+        if dataset.prompt.reply_format == "nli":
+            item = dataset.items.loc[item_id]
+            premise, hypothesis = str(item["premise"]), str(item["hypothesis"])
+            return annotation_json(multi, explanation, premise, hypothesis)
+        try:
+            labels = tuple(sorted(dataset.space.split(multi), key=dataset.space.index.get))
+        except ValueError:  # not this dataset's labels: replayed as written, the scorer judges
+            labels = (multi,)
+        return flat_json(labels, explanation)
 
 
 @modelapi(name="partynli")
 class PartyNLIModelAPI(ModelAPI):
-    """``partynli/livenli-annotators`` and ``partynli/replay``: offline recorded participants."""
+    """``partynli/annotators`` and ``partynli/replay``: offline recorded participants."""
 
     def __init__(
         self,
@@ -254,14 +295,17 @@ class PartyNLIModelAPI(ModelAPI):
         api_key: str | None = None,
         config: GenerateConfig = _DEFAULT_CONFIG,
         data: str | None = None,
+        dataset: str | None = None,
         path: str | None = None,
         participant: str | None = None,
         experiment: str | None = None,
         **model_args: Any,
     ) -> None:
         super().__init__(model_name, base_url, api_key, [], config)
+        self._datasets: dict[object, HLVDataset] = {}
+        self._lookups: dict[int, dict[str, str]] = {}
         try:  # bad -M arguments or files: one message on Inspect's command line
-            self._configure(model_name, data, path, participant, experiment, model_args)
+            self._configure(model_name, data, dataset, path, participant, experiment, model_args)
         except UserInputError as error:
             raise for_inspect(error) from None
 
@@ -269,13 +313,14 @@ class PartyNLIModelAPI(ModelAPI):
         self,
         model_name: str,
         data: str | None,
+        dataset: str | None,
         path: str | None,
         participant: str | None,
         experiment: str | None,
         model_args: dict[str, Any],
     ) -> None:
         kind, _, name = model_name.partition("/")
-        if kind not in MODELS or (kind == ANNOTATORS and name):
+        if kind not in MODELS or (kind != REPLAY and name):
             raise UsageError(
                 f"unknown model partynli/{model_name}; choose partynli/{ANNOTATORS} or "
                 f"partynli/{REPLAY} -M path=FILE"
@@ -283,14 +328,15 @@ class PartyNLIModelAPI(ModelAPI):
         if model_args:
             raise UsageError(
                 f"partynli/{model_name} does not take -M {', '.join(sorted(model_args))}; "
-                "it takes data, path, participant, experiment"
+                "it takes dataset, data, path, participant, experiment"
             )
         if name and participant and name != participant:
             raise UsageError(f"participant given twice: {name!r} and {participant!r}")
-        self.kind = kind
+        self.kind = REPLAY if kind == REPLAY else ANNOTATORS
         self.data = data
-        if data:  # an explicit -M data=PATH is checked now (no download), not mid-run
-            self._livenli  # noqa: B018 - loads and caches LiveNLI, raising SourceError if bad
+        self.dataset_spec = dataset or (data if data and is_card(data) else None)
+        if dataset or data:  # an explicit dataset or file is checked now (no download)
+            self.dataset_for(None)
         if kind == REPLAY:
             if not path:
                 raise UsageError("partynli/replay needs the file to replay: -M path=FILE")
@@ -299,50 +345,57 @@ class PartyNLIModelAPI(ModelAPI):
             )
         else:
             if path or participant or experiment:
-                raise UsageError(f"partynli/{ANNOTATORS} takes only -M data=PATH")
+                raise UsageError(f"partynli/{kind} takes only -M dataset=NAME and -M data=PATH")
             self.replay = None
 
-    @cached_property
-    def _livenli(self) -> pd.DataFrame:
-        """LiveNLI from ``-M data``; else ``$INSPECT_PARTYNLI_DATA`` or the cache; else the file
-        the task loaded in this process (its ``-T data``); else a download."""
-        if self.data:
-            return load_livenli(self.data)
-        try:
-            return load_livenli(download=False)
-        except DataNotFoundError:
-            task_file = last_loaded()
-            return load_livenli(task_file) if task_file else load_livenli()
+    def dataset_for(self, ref: DatasetRef | None) -> HLVDataset:
+        """The dataset to answer from: ``-M dataset`` / ``-M data`` if given, else the task's
+        (``ref``), else LiveNLI."""
+        key: object = ref
+        if key not in self._datasets:
+            if self.dataset_spec:
+                dataset = load_dataset(self.dataset_spec, data=self.data)
+            elif self.data:
+                kind = ref.kind if ref is not None and ref.kind != "card" else _kind_of(self.data)
+                dataset = load_dataset(kind, data=self.data)
+            elif ref is not None:
+                dataset = load_dataset(ref)
+            else:
+                dataset = load_dataset("livenli")
+            self._datasets[key] = dataset
+        return self._datasets[key]
 
-    @cached_property
-    def _uids(self) -> dict[tuple[str, str], str]:
-        firsts = self._livenli.groupby("uid", sort=True)[["premise", "hypothesis"]].first()
-        return {(p, h): uid for uid, p, h in firsts.itertuples()}
+    def _lookup(self, dataset: HLVDataset) -> dict[str, str]:
+        """User prompt -> item id, for every item of ``dataset``."""
+        key = id(dataset)
+        if key not in self._lookups:
+            fill = dataset.prompt.user_text
+            self._lookups[key] = {
+                fill(row): str(item_id) for item_id, row in dataset.items.iterrows()
+            }
+        return self._lookups[key]
 
-    @cached_property
-    def _annotators(self) -> Annotators:
-        return Annotators(self._livenli)
-
-    def identify(self, input: list[ChatMessage]) -> tuple[str, str, str]:
-        """(uid, premise, hypothesis) of the item the last user message asks about."""
+    def identify(self, input: list[ChatMessage], dataset: HLVDataset | None = None) -> str:
+        """The id of the item the last user message asks about."""
+        dataset = dataset or self.dataset_for(_task_dataset())
         users = [message for message in input if isinstance(message, ChatMessageUser)]
-        for premise, hypothesis in prompt_pair(_text(users[-1])) if users else []:
-            uid = self._uids.get((premise, hypothesis))
-            if uid is not None:
-                return uid, premise, hypothesis
-        raise ValueError(
-            f"partynli/{self.model_name} answers only the LiveNLI prompts of "
-            f"inspect_partynli/livenli; this prompt (sample {_active_sample_id()}) names no "
-            "LiveNLI item"
-        )
+        item_id = self._lookup(dataset).get(_text(users[-1])) if users else None
+        if item_id is None:
+            raise ValueError(
+                f"partynli/{self.model_name} answers only the prompts of its dataset "
+                f"({dataset.name}); this prompt (sample {_active_sample_id()}) names no "
+                f"{dataset.name} item"
+            )
+        return item_id
 
     def reply(self, input: list[ChatMessage], epoch: int) -> str | None:
         """The recorded reply for the item of ``input`` at ``epoch`` (pure, deterministic);
         None where a replayed source has no annotation for that item and trial."""
-        uid, premise, hypothesis = self.identify(input)
+        dataset = self.dataset_for(_task_dataset())
+        item_id = self.identify(input, dataset)
         if self.replay is not None:
-            return self.replay.reply(uid, epoch, premise, hypothesis)
-        return self._annotators.reply(uid, epoch)
+            return self.replay.reply(dataset, item_id, epoch)
+        return Annotators(dataset).reply(item_id, epoch)
 
     async def generate(
         self,
@@ -367,3 +420,16 @@ class PartyNLIModelAPI(ModelAPI):
     def max_connections(self) -> int:
         """Replies are instant: let many samples run at once."""
         return 64
+
+
+def _kind_of(data: str) -> str:
+    """The built-in dataset a ``-M data=PATH`` file is (by its name): VariErr's JSON, else
+    LiveNLI (a CSV, or a folder)."""
+    return "varierr" if Path(data).suffix.lower() in (".json", ".jsonl") else "livenli"
+
+
+def _task_dataset() -> DatasetRef | None:
+    """The dataset of the sample being generated for, as its task's solver set it."""
+    from .task import ACTIVE_DATASET
+
+    return ACTIVE_DATASET.get()

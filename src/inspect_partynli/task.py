@@ -1,15 +1,19 @@
-"""The Inspect task ``inspect_partynli/livenli``: LLMs annotate LiveNLI like its human workers.
+"""The Inspect tasks: LLMs annotate a human-label-variation dataset like its human annotators.
 
-One sample per LiveNLI item (``id`` = the MNLI pair id), prompted with the paper's system
-prompt (Figure 6) and user prompt (Figure 7).  Each epoch is one independent annotation
-("trial"); every epoch's reply is kept in the log (no epoch reducer), because the study
-compares the *distribution* of a participant's labels with the human one.
+``inspect_partynli/livenli``, ``inspect_partynli/varierr`` and ``inspect_partynli/annotate -T
+dataset=CARD.yaml`` are one task over three datasets (:mod:`inspect_partynli.datasets`).  One
+sample per item (``id`` = the item id; ``input`` = the item's text fields, which is what
+``inspect view`` lists), prompted with the dataset's system and user prompts (LiveNLI and
+VariErr: the paper's Figures 6 and 7), which the solver builds from the item.  Each epoch is
+one independent annotation ("trial"); every epoch's reply is kept in the log (no epoch
+reducer), because the study compares the *distribution* of a participant's labels with the
+human one.
 
 Example::
 
-    inspect eval inspect_partynli/livenli --model partynli/livenli-annotators
-    inspect eval inspect_partynli/livenli --model openai/gpt-4o-mini --epochs 10 \\
-        -T sweep=temperature -T tmax=2.0
+    inspect eval inspect_partynli/livenli --model partynli/annotators
+    inspect eval inspect_partynli/varierr --model openai/gpt-4o-mini -T subset=ambiguous
+    inspect eval inspect_partynli/annotate -T dataset=my-card.yaml --model ollama/qwen3:8b
 
 Generation parameters: none beyond the prompts by default (as in the paper).  With
 ``sweep="temperature"`` or ``sweep="top_p"`` epoch *e* (1-based) sends the *e*-th of
@@ -17,9 +21,18 @@ Generation parameters: none beyond the prompts by default (as in the paper).  Wi
 the last), the paper's temperature modulation (Section 3).  The value actually sent is
 recorded on every sample (``temperature``, ``top_p``, ``sweep`` in the sample metadata),
 because the log header only shows run-wide settings.
+
+The dataset the task ran (:class:`~inspect_partynli.datasets.DatasetRef`: name, path, sha256)
+is in the task metadata (``dataset``) and so in the log header; samples carry only what the
+scorer and the viewer need (:meth:`~inspect_partynli.datasets.HLVDataset.sample_metadata`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from inspect_ai import Epochs, Task, task
@@ -32,15 +45,11 @@ from inspect_ai.model import (
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from ._inspect_errors import for_inspect
+from .datasets import METADATA_KEY, DatasetRef, HLVDataset, load_dataset
+from .datasets.livenli import UPSTREAM as LIVENLI_UPSTREAM
+from .datasets.locate import verified_sha256
 from .errors import UserInputError
-from .livenli_data import (
-    load_livenli,
-    resolve_livenli,
-    sample_metadata,
-    subset_uids,
-    verified_sha256,
-)
-from .prompts import PROMPT_VERSION, SYSTEM_PROMPT, user_prompt
+from .prompts import NLI_PROMPT, PromptSpec
 
 #: Parameters that can be swept, and the largest maximum each accepts (None: unbounded).
 SWEEPS: dict[str, float | None] = {"temperature": None, "top_p": 1.0}
@@ -53,6 +62,13 @@ DEFAULT_SWEEP_MAX = 1.0
 #: Annotations per item by default (the paper's SINGLE setting: 5 prompting runs).
 DEFAULT_EPOCHS = 5
 SUBSETS = ("all", "chaosnli")
+#: ``Task(version=...)`` of each task; raised when what a task's log holds changes.
+#: livenli 2: lean sample metadata, the item's texts as the sample input, the dataset in the header.
+TASK_VERSIONS: dict[str, int] = {"livenli": 2, "varierr": 1, "annotate": 1}
+
+#: The dataset of the sample being solved (set by the solver, read by the offline participants
+#: in the same sample's context: never process-wide).
+ACTIVE_DATASET: ContextVar[DatasetRef | None] = ContextVar("partynli_dataset", default=None)
 
 
 def sweep_values(maximum: float = DEFAULT_SWEEP_MAX, steps: int = SWEEP_STEPS) -> list[float]:
@@ -103,39 +119,47 @@ def sweep_schedule(sweep: str | None, tmax: float | None = None) -> list[float] 
     return sweep_values(float(maximum))
 
 
-def livenli_messages(premise: str, hypothesis: str) -> list[ChatMessage]:
-    """The two messages of one annotation: Figure 6 as system, Figure 7 filled as user.
+def prompt_messages(prompt: PromptSpec, item: Mapping[str, Any]) -> list[ChatMessage]:
+    """The messages of one annotation: the system prompt (if any) and the filled user prompt.
 
     Built directly rather than with Inspect's ``system_message()`` / ``prompt_template()``,
-    which would read the literal JSON braces of the system prompt as format fields.
+    which would read literal JSON braces as format fields.
     """
+    user = ChatMessageUser(content=prompt.user_text(item))
+    return [ChatMessageSystem(content=prompt.system), user] if prompt.system else [user]
+
+
+def livenli_messages(premise: str, hypothesis: str) -> list[ChatMessage]:
+    """The two messages of one NLI annotation: Figure 6 as system, Figure 7 filled as user."""
+    return prompt_messages(NLI_PROMPT, {"premise": premise, "hypothesis": hypothesis})
+
+
+def item_input(dataset: HLVDataset, item_id: str) -> str:
+    """The sample's input as ``inspect view`` lists it: each text field on its own line."""
+    row = dataset.items.loc[item_id]
+    return "\n".join(f"{field}: {row[field]}" for field in dataset.text_fields)
+
+
+def dataset_samples(dataset: HLVDataset, subset: str = "all") -> list[Sample]:
+    """One Sample per item of ``subset``, in item-id order.
+
+    ``input`` is the item's text fields (the solver builds the prompts from them);
+    ``metadata`` = :meth:`HLVDataset.sample_metadata` plus ``prompt_version``.
+    """
+    version = dataset.prompt.version
     return [
-        ChatMessageSystem(content=SYSTEM_PROMPT),
-        ChatMessageUser(content=user_prompt(premise, hypothesis)),
+        Sample(
+            id=item_id,
+            input=item_input(dataset, item_id),
+            metadata={**dataset.sample_metadata(item_id), "prompt_version": version},
+        )
+        for item_id in dataset.subset(subset)
     ]
 
 
 def livenli_samples(data: str | None = None, subset: str = "all") -> list[Sample]:
-    """One Sample per LiveNLI item of ``subset`` (``all``: 122, ``chaosnli``: 50), in uid order.
-
-    ``metadata`` = :func:`~inspect_partynli.livenli_data.sample_metadata` of the item plus
-    ``prompt_version``.
-    """
-    if subset not in SUBSETS:
-        raise ValueError(f"unknown subset {subset!r}; choose one of {', '.join(SUBSETS)}")
-    frame = load_livenli(data)
-    metadata = sample_metadata(frame)
-    samples = []
-    for uid in subset_uids(frame, subset):
-        item = metadata[uid]
-        samples.append(
-            Sample(
-                id=uid,
-                input=livenli_messages(item["premise"], item["hypothesis"]),
-                metadata={**item, "prompt_version": PROMPT_VERSION},
-            )
-        )
-    return samples
+    """One Sample per LiveNLI item of ``subset`` (``all``: 122, ``chaosnli``: 50), in uid order."""
+    return dataset_samples(load_dataset("livenli", data=data), subset)
 
 
 def _configured(name: str) -> float | None:
@@ -165,8 +189,19 @@ def _http_retries() -> int:
 
 
 @solver
-def annotate(sweep: str | None = None, values: list[float] | None = None) -> Solver:
+def annotate(
+    sweep: str | None = None,
+    values: list[float] | None = None,
+    system: str = NLI_PROMPT.system,
+    user: str = NLI_PROMPT.user,
+    dataset: dict[str, str] | None = None,
+) -> Solver:
     """Ask for one annotation, sending the sweep's value for this epoch (if any).
+
+    The messages are the dataset's prompts (``system``, and the ``user`` template filled from
+    the item's text fields in the sample metadata; default: the paper's NLI prompts).
+    ``dataset`` (a :class:`DatasetRef` as a dict) is made known to the model for this sample
+    only, so the offline participants answer from the dataset the task runs.
 
     Records on ``state.metadata`` the settings in effect: ``sweep`` (None, ``temperature``
     or ``top_p``), ``temperature`` and ``top_p`` (the swept value; otherwise whatever the
@@ -177,6 +212,8 @@ def annotate(sweep: str | None = None, values: list[float] | None = None) -> Sol
         raise ValueError("annotate() needs both sweep and values, or neither")
     if sweep is not None and sweep not in SWEEPS:
         raise ValueError(f"unknown sweep {sweep!r}; choose one of {', '.join(SWEEPS)}")
+    prompt = PromptSpec(system=system, user=user)
+    ref = DatasetRef.from_dict(dataset) if dataset else None
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
         settings: dict[str, float] = {}
@@ -185,11 +222,71 @@ def annotate(sweep: str | None = None, values: list[float] | None = None) -> Sol
         state.metadata["sweep"] = sweep
         for name in SWEEPS:
             state.metadata[name] = settings[name] if name in settings else _configured(name)
+        state.messages = prompt_messages(prompt, state.metadata)
+        if ref is not None:
+            ACTIVE_DATASET.set(ref)
         state = await generate(state, **settings)  # type: ignore[arg-type]
         state.metadata["http_retries"] = _http_retries()
         return state
 
     return solve
+
+
+def annotation_task(
+    dataset: HLVDataset,
+    *,
+    subset: str,
+    sweep: str | None,
+    tmax: float | None,
+    epochs: int,
+    version: int,
+    scorer_name: str = "annotation_scorer",
+) -> Task:
+    """The annotation task over any dataset (what every ``@task`` here returns)."""
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    dataset.subset(subset)  # an unknown subset names the choices
+    values = sweep_schedule(sweep, tmax)
+    sweep = None if values is None else sweep
+
+    from . import scorer as scorers
+
+    space = dataset.space
+    score = (
+        scorers.livenli_scorer()
+        if scorer_name == "livenli_scorer"
+        else scorers.annotation_scorer(
+            labels=list(space.labels),
+            synonyms={label: list(words) for label, words in space.synonyms.items()},
+            multi_label=space.multi_label,
+        )
+    )
+    ref = dataset.ref.as_dict()
+    return Task(
+        dataset=MemoryDataset(dataset_samples(dataset, subset), name=f"{dataset.name}-{subset}"),
+        solver=annotate(sweep, values, dataset.prompt.system, dataset.prompt.user, ref),
+        scorer=score,
+        epochs=Epochs(epochs, reducer=[]),
+        version=version,
+        metadata={
+            "prompt_version": dataset.prompt.version,
+            "subset": subset,
+            "sweep": sweep,
+            "tmax": None if values is None else float(DEFAULT_SWEEP_MAX if tmax is None else tmax),
+            "sweep_values": values,
+            METADATA_KEY: ref,
+            "labels": list(space.labels),
+            "populations": list(dataset.populations),
+        },
+    )
+
+
+def _for_inspect(build):  # noqa: ANN001, ANN202
+    """Run a task builder, turning user-input errors into one message on Inspect's CLI."""
+    try:
+        return build()
+    except (ValueError, UserInputError) as error:
+        raise for_inspect(error) from None
 
 
 @task
@@ -212,32 +309,70 @@ def livenli(
         epochs: annotations per item (default 5); ``--epochs`` on the command line overrides
             it.  Every epoch is kept: the task has no epoch reducer.
     """
-    try:  # bad parameters or data: one message on Inspect's command line, no traceback
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-        if subset not in SUBSETS:
-            raise ValueError(f"unknown subset {subset!r}; choose one of {', '.join(SUBSETS)}")
-        values = sweep_schedule(sweep, tmax)
-        csv = resolve_livenli(data)
-        samples = livenli_samples(str(csv), subset)
-    except (ValueError, UserInputError) as error:
-        raise for_inspect(error) from None
-    sweep = None if values is None else sweep
 
-    from .scorer import livenli_scorer
+    def build() -> Task:
+        dataset = load_dataset("livenli", data=data)
+        built = annotation_task(
+            dataset, subset=subset, sweep=sweep, tmax=tmax, epochs=epochs,
+            version=TASK_VERSIONS["livenli"], scorer_name="livenli_scorer",
+        )  # fmt: skip
+        csv = dataset.ref.path
+        # the file's digest as before the dataset layer (warns when it is not upstream)
+        built.metadata["data_path"] = csv
+        built.metadata["data_sha256"] = verified_sha256(Path(csv), LIVENLI_UPSTREAM)
+        return built
 
-    return Task(
-        dataset=MemoryDataset(samples, name=f"livenli-{subset}"),
-        solver=annotate(sweep, values),
-        scorer=livenli_scorer(),
-        epochs=Epochs(epochs, reducer=[]),
-        metadata={
-            "prompt_version": PROMPT_VERSION,
-            "subset": subset,
-            "sweep": sweep,
-            "tmax": None if values is None else float(DEFAULT_SWEEP_MAX if tmax is None else tmax),
-            "sweep_values": values,
-            "data_path": str(csv),
-            "data_sha256": verified_sha256(csv),
-        },
+    return _for_inspect(build)
+
+
+@task
+def varierr(
+    data: str | None = None,
+    subset: str = "all",
+    sweep: str | None = None,
+    tmax: float | None = None,
+    epochs: int = DEFAULT_EPOCHS,
+) -> Task:
+    """PartyNLI annotation of VariErr-NLI (500 MNLI items; the paper's prompts with premise =
+    ``context`` and hypothesis = ``statement``).
+
+    Args:
+        data: ``varierr.json`` or a folder holding it (default: ``$INSPECT_PARTYNLI_DATA``,
+            then the user cache, then a verified download).
+        subset: ``all`` (500 items), ``ambiguous`` (236 with ``has_ambiguity``) or ``errors``
+            (119 with ``error_labels``).
+        sweep, tmax, epochs: as for ``inspect_partynli/livenli``.
+
+    Samples carry the ``varierr`` annotators' distribution (``human_distribution``) and the
+    ``varierr_validated`` and ``chaosnli`` counts.
+    """
+    return _for_inspect(
+        lambda: annotation_task(
+            load_dataset("varierr", data=data), subset=subset, sweep=sweep, tmax=tmax,
+            epochs=epochs, version=TASK_VERSIONS["varierr"],
+        )  # fmt: skip
     )
+
+
+@task(name="annotate")
+def annotate_dataset(
+    dataset: str | None = None,
+    data: str | None = None,
+    subset: str = "all",
+    sweep: str | None = None,
+    tmax: float | None = None,
+    epochs: int = DEFAULT_EPOCHS,
+) -> Task:
+    """PartyNLI annotation of any dataset: ``-T dataset=CARD.yaml`` (a dataset card, see
+    docs/datasets.md), or a built-in name (``livenli``, ``varierr``; ``data`` then locates
+    its file).  ``subset``, ``sweep``, ``tmax`` and ``epochs`` as for the other tasks."""
+
+    def build() -> Task:
+        if not dataset:
+            raise UserInputError("inspect_partynli/annotate needs -T dataset=CARD.yaml")
+        return annotation_task(
+            load_dataset(dataset, data=data), subset=subset, sweep=sweep, tmax=tmax,
+            epochs=epochs, version=TASK_VERSIONS["annotate"],
+        )  # fmt: skip
+
+    return _for_inspect(build)
