@@ -141,10 +141,11 @@ class AnnotatorsParticipant:
     reply's ``label_probs`` (for ``logprobs``).
     """
 
-    def __init__(self, livenli: Any) -> None:
+    def __init__(self, livenli: Any, dataset: Any = None) -> None:
+        from ..datasets import load_dataset
         from ..providers import Annotators
 
-        self.annotators = Annotators(livenli)
+        self.annotators = Annotators(dataset or load_dataset("livenli"))
         firsts = livenli.groupby("uid", sort=True)[["premise", "hypothesis"]].first()
         self.uids = {(p, h): uid for uid, p, h in firsts.itertuples()}
         self.distributions = {
@@ -156,7 +157,9 @@ class AnnotatorsParticipant:
     def from_livenli(cls, path: str | None = None) -> AnnotatorsParticipant:
         from ..livenli_data import load_livenli
 
-        return cls(load_livenli(path))
+        from ..datasets import load_dataset
+
+        return cls(load_livenli(path), load_dataset("livenli", data=path))
 
     def uid(self, body: Mapping[str, Any]) -> str:
         """The LiveNLI item the request's last user message asks about."""
@@ -174,7 +177,7 @@ class AnnotatorsParticipant:
         settings = json.dumps([body.get("temperature"), body.get("top_p")])
         worker = int(hashlib.sha256(settings.encode()).hexdigest(), 16)
         rows = self.annotators.rows[uid]
-        label = rows.iloc[worker % len(rows)]["class_multi"]
+        label = rows.iloc[worker % len(rows)]["multi_label"]
         counts = self.distributions[uid]
         total = sum(counts.values())
         return Reply(
