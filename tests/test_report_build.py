@@ -44,7 +44,8 @@ def test_label_report_files(label_report):
     out = label_report.out_dir
     for name in LABEL_FIGURES:
         assert (out / f"{name}.png").read_bytes()[:8] == PNG_MAGIC, name
-        assert ET.parse(out / f"{name}.svg").getroot().tag.endswith("svg"), name
+    assert not list(out.glob("*.svg"))  # SVG only with svg=True (--svg)
+    assert ".svg" not in (out / "report.md").read_text(encoding="utf-8")
     for name in ("table2.csv", "table5.csv", "per_item.csv", "participants.csv",
                  "random_mix.csv", "label_shares.csv", "report.md", "report.html"):  # fmt: skip
         assert (out / name).is_file(), name
@@ -220,7 +221,7 @@ def test_explanation_figures_with_stub_encoder(tmp_path, fixture_csv, livenli):
     csv = write_study_csv(tmp_path / "small.csv", fixture_csv, livenli, items=8)
     result = build_report(
         [csv], tmp_path / "out", encoder=HashEncoder(), style_encoder="none",
-        random_mix_draws=20, random_mix_size=2, progress=False,
+        random_mix_draws=20, random_mix_size=2, progress=False, svg=True,
     )  # fmt: skip
     out = result.out_dir
     assert [w for w, _ in result.skipped] == [

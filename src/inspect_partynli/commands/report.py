@@ -20,7 +20,7 @@ from ._arguments import (
 NAME = "report"
 HELP = (
     "Write the study's report (report.md, self-contained report.html, CSV tables, figures as "
-    "PNG and SVG) for Inspect logs and PartyNLI files into a folder."
+    "PNG, and SVG with --svg) for Inspect logs and PartyNLI files into a folder."
 )
 
 
@@ -58,6 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed for RandomMix (default 0)")
     parser.add_argument("--force", action="store_true",
                         help="overwrite files in a non-empty output folder")  # fmt: skip
+    parser.add_argument("--svg", action="store_true",
+                        help="also write every figure as SVG (PNG is always written)")  # fmt: skip
     add_progress(parser)
 
 
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         data=args.data, groups=groups, subset=args.subset,
         explanations=not args.no_explanations, encoder=args.encoder,
         style_encoder=args.style_encoder, random_mix_draws=args.draws, random_mix_size=args.k,
-        seed=args.seed, force=args.force, progress=progress(args),
+        seed=args.seed, force=args.force, progress=progress(args), svg=args.svg,
         participants=names["participants"], num_params=names["num_params"],
     )  # fmt: skip
     study = _study_argument(args)

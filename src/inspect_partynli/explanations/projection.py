@@ -8,10 +8,20 @@ cluster by item (the topic bias that motivates subtracting the item embedding:
 t-SNE (``sklearn.manifold.TSNE``) uses cosine distance, PCA initialisation and a fixed
 ``seed``; ``perplexity`` (default 30) is lowered to ``(n - 1) / 3`` (at least 1) for small
 sets, since t-SNE needs it below the number of points.
+
+Projections are cached by content, like the embeddings: the file
+``<embedding cache>/projections/tsne-<sha256>.npy`` is keyed by the sha256 of the input
+vectors (bytes, shape, dtype) and of every parameter (seed, effective perplexity, metric,
+initialisation, scikit-learn's version), so a warm report does not refit t-SNE and any change
+of input or parameter computes afresh.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -27,22 +37,82 @@ PROJECTION_COLUMNS = (
 )  # fmt: skip
 
 
-def tsne_2d(vectors: np.ndarray, *, seed: int = 0, perplexity: float = 30.0) -> np.ndarray:
-    """An (n, 2) t-SNE embedding of ``vectors`` (zeros for n < 2)."""
+#: Folder of cached projections inside an embedding cache folder.
+PROJECTION_CACHE = "projections"
+
+
+def tsne_2d(
+    vectors: np.ndarray,
+    *,
+    seed: int = 0,
+    perplexity: float = 30.0,
+    cache_dir: str | Path | None = None,
+) -> np.ndarray:
+    """An (n, 2) t-SNE embedding of ``vectors`` (zeros for n < 2).
+
+    With ``cache_dir``, the result is read from / written to ``cache_dir`` under
+    :func:`projection_key` (an unreadable cache file is recomputed and replaced).
+    """
     vectors = np.asarray(vectors, dtype=np.float64)
     n = vectors.shape[0]
     if n < 2:
         return np.zeros((n, 2))
+    parameters = {
+        "method": "tsne",
+        "n_components": 2,
+        "perplexity": min(perplexity, max((n - 1) / 3, 1.0)),
+        "metric": "cosine",
+        "init": "pca",
+        "random_state": seed,
+    }
+    path = None
+    if cache_dir is not None:
+        path = Path(cache_dir) / f"tsne-{projection_key(vectors, parameters)}.npy"
+        cached = _load(path, n)
+        if cached is not None:
+            return cached
     from sklearn.manifold import TSNE
 
-    tsne = TSNE(
-        n_components=2,
-        perplexity=min(perplexity, max((n - 1) / 3, 1.0)),
-        metric="cosine",
-        init="pca",
-        random_state=seed,
-    )
-    return tsne.fit_transform(vectors)
+    params = {key: value for key, value in parameters.items() if key != "method"}
+    coordinates = TSNE(**params).fit_transform(vectors)
+    if path is not None:
+        _store(path, coordinates)
+    return coordinates
+
+
+def projection_key(vectors: np.ndarray, parameters: dict) -> str:
+    """Hex sha256 of the vectors (dtype, shape, bytes), the parameters and scikit-learn's
+    version: the content key of a cached projection."""
+    import sklearn
+
+    digest = hashlib.sha256()
+    header = {"dtype": str(vectors.dtype), "shape": vectors.shape, "sklearn": sklearn.__version__}
+    digest.update(json.dumps({**header, **parameters}, sort_keys=True).encode("utf-8"))
+    digest.update(np.ascontiguousarray(vectors).tobytes())
+    return digest.hexdigest()
+
+
+def _load(path: Path, rows: int) -> np.ndarray | None:
+    """A cached (rows, 2) projection, or None when absent or unusable."""
+    try:
+        coordinates = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    return coordinates if coordinates.shape == (rows, 2) else None
+
+
+def _store(path: Path, coordinates: np.ndarray) -> None:
+    """Write atomically (a temporary file, then a rename): readers never see half a file."""
+    temporary = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tsne-", suffix=".npy")
+        with os.fdopen(handle, "wb") as file:
+            np.save(file, coordinates, allow_pickle=False)
+        os.replace(temporary, path)
+    except OSError:  # a read-only or full cache must not fail the projection
+        if temporary is not None and os.path.exists(temporary):
+            os.unlink(temporary)
 
 
 def explanation_projection(
@@ -80,7 +150,9 @@ def explanation_projection(
         raise UsageError("a projection needs a semantic encoder; none is available")
     cached = _as_cached(resolved, cache_dir, use_cache, progress)
     vectors = embed_explanations(frame, cached, subtract_item=subtract_item)
-    coordinates = tsne_2d(vectors, seed=seed, perplexity=perplexity)
+    cache = getattr(cached, "cache", None)
+    projections = cache.path.parent / PROJECTION_CACHE if cache is not None else None
+    coordinates = tsne_2d(vectors, seed=seed, perplexity=perplexity, cache_dir=projections)
     out = frame[["sent_id", "participant", "participant_type", "label", "explanation"]].copy()
     out["x"] = coordinates[:, 0] if len(out) else []
     out["y"] = coordinates[:, 1] if len(out) else []

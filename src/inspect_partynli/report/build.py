@@ -52,6 +52,7 @@ class ReportOptions:
     participants: Mapping[str, str] | None = None  # model id -> participant name (log rows)
     num_params: Mapping[str, float] | None = None  # participant or model id -> billions
     encoders: Encoders | None = None  # already resolved (None: from encoder / style_encoder)
+    svg: bool = False  # also write every figure as SVG (PNG is always written)
 
 
 @dataclass
@@ -159,7 +160,8 @@ class _Builder:
         return name
 
     def add_figure(self, section: Section, fig, name: str, caption: str) -> None:
-        paths = figures.save_figure(fig, self.out, name)
+        formats = ("png", "svg") if self.options.svg else ("png",)
+        paths = figures.save_figure(fig, self.out, name, formats)
         self.files += list(paths.values())
         section.blocks.append(Figure(name, caption, paths["png"], paths.get("svg")))
 

@@ -3,7 +3,7 @@
 Every function here takes data that is already computed (per-item metrics, label
 distributions, explanation metrics, projections) and returns a :class:`matplotlib.figure.Figure`;
 no metric is computed here, so a figure always shows exactly the numbers of the tables.
-:func:`save_figure` writes a figure as PNG and SVG.
+:func:`save_figure` writes a figure as PNG (and SVG when asked: ``partynli report --svg``).
 
 ==========  =====================================================================
 function    paper figure
@@ -67,17 +67,24 @@ STYLE: dict[str, object] = {
     "axes.spines.right": False,
 }
 
-#: Figure formats written by :func:`save_figure`.
+#: Figure formats :func:`save_figure` can write (PNG always; SVG on request in reports,
+#: since it costs about as much as drawing the figure again).
 FORMATS: tuple[str, ...] = ("png", "svg")
 
 
-def save_figure(fig: Figure, out_dir: str | Path, name: str) -> dict[str, Path]:
-    """Write ``fig`` as ``out_dir/name.png`` and ``.svg`` (tight bounding box) and close it."""
+def save_figure(
+    fig: Figure, out_dir: str | Path, name: str, formats: Sequence[str] = FORMATS
+) -> dict[str, Path]:
+    """Write ``fig`` as ``out_dir/name.<format>`` for each of ``formats`` (tight bounding
+    box) and close it; the paths by format."""
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown or "png" not in formats:
+        raise ValueError(f"formats must include png and be among {FORMATS}, not {formats}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
     with plt.rc_context(STYLE):
-        for fmt in FORMATS:
+        for fmt in formats:
             path = out_dir / f"{name}.{fmt}"
             fig.savefig(path, format=fmt, bbox_inches="tight", pad_inches=0.1)
             paths[fmt] = path
