@@ -82,6 +82,8 @@ from .annotation_schema import (
 )
 from .errors import OutputExistsError, SourceError, UsageError
 from .labels import ERROR_LABEL, LABELS, NO_ANNOTATION
+from .log_store import LOG_SUFFIXES as STORE_LOG_SUFFIXES
+from .log_store import is_remote, log_files
 
 #: Task names (``log.eval.task``) this reader accepts: the registered name, and the bare
 #: name Inspect records when the task is run from a file.
@@ -90,7 +92,7 @@ LIVENLI_TASKS: tuple[str, ...] = ("inspect_partynli/livenli", "livenli")
 #: The scorer whose ``Score.value`` dict holds the labels (key in ``sample.scores``).
 SCORER_NAME = "livenli_scorer"
 
-LOG_SUFFIXES: tuple[str, ...] = (".eval", ".json")
+LOG_SUFFIXES: tuple[str, ...] = STORE_LOG_SUFFIXES
 TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".parquet")
 
 #: Columns a PartyNLI file must have (everything else can be filled in).
@@ -346,9 +348,15 @@ def _expand_sources(
             bucket.append(path)
 
     for source in sources:
+        if is_remote(source):  # s3://bucket/prefix: a folder of logs, or one log
+            found = [source] if str(source).endswith(LOG_SUFFIXES) else log_files(source)
+            if not found:
+                raise SourceError(f"{source}: holds no Inspect logs (.eval or .json)")
+            logs.extend(log for log in found if log not in logs)  # type: ignore[misc]
+            continue
         path = Path(source)
         if path.is_dir():
-            found = _logs_in_folder(path)
+            found = log_files(path)  # type: ignore[assignment]
             if not found:
                 raise SourceError(f"{path}: folder holds no Inspect logs (.eval or .json)")
             for log in found:
@@ -368,26 +376,6 @@ def _expand_sources(
     if not logs and not tables:
         raise SourceError("no sources given")
     return logs, tables
-
-
-def _logs_in_folder(folder: Path) -> list[Path]:
-    """Inspect log files under ``folder``, recursively, sorted by path.
-
-    Like Inspect's own listing: every ``.eval`` file, and ``.json`` files whose name starts
-    with a log timestamp (so eval-set's ``logs.json`` and other JSON files are left alone).
-    Hidden folders are skipped.
-    """
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.endswith(".eval") or (name.endswith(".json") and _timestamped(name)):
-                found.append(Path(root) / name)
-    return found
-
-
-def _timestamped(name: str) -> bool:
-    return len(name) >= 19 and name[:4].isdigit() and name[4] == "-" and name[10] == "T"
 
 
 # --------------------------------------------------------------------------------------

@@ -143,12 +143,15 @@ def _report_study(study_path: str, args: argparse.Namespace, options) -> int:
     import tempfile
     from pathlib import Path
 
+    from ..log_store import is_remote, location
     from ..report.build import Encoders, check_out_dir
     from ..study import load_study, report_inputs, write_report_table
 
     study = load_study(study_path)
-    root = Path(args.log_dir or study.default_log_dir)
-    out = Path(args.out) if args.out else root / "report"
+    root = location(args.log_dir or study.default_log_dir)
+    if is_remote(root) and not args.out:
+        raise UsageError(f"the logs are in {root}: give a local output folder with -o")
+    out = Path(args.out) if args.out else Path(root) / "report"
     check_out_dir(out, force=options.force)  # refuse before reading every log of the study
     options.encoders = Encoders.resolve(options)  # a bad --encoder, too
     inputs = report_inputs(

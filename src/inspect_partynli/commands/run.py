@@ -3,19 +3,23 @@
 Before anything runs, the study file is validated, every model is checked (known provider,
 API key, client package) and the number of requests per model is shown; the run starts
 after a y/N confirmation (or ``--yes``).  Each configuration (model, sweep, size member) logs
-into its own folder ``<log-dir>/<configuration>/``; re-running the same command resumes
-unfinished runs and skips finished ones.
+into its own folder ``<log-dir>/<configuration>/`` (local, or ``s3://bucket/prefix``);
+re-running the same command resumes unfinished runs and skips finished ones.  Configurations
+run side by side (``--max-tasks``; by default one per provider at a time), ``--shard i/n``
+runs the i-th of n parts of the study (n machines, one log store), ``--batch`` passes
+Inspect's batch mode through, and ``--dry-run`` adds an estimated cost plan.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from ..errors import UsageError, UserInputError
 
 NAME = "run"
+#: Sample-level retries of a request that fails past the client's own retries.
+DEFAULT_RETRY_ON_ERROR = 3
 HELP = "Run a study file (models, sweeps, sizes) through Inspect's eval_set; resumable"
 
 
@@ -41,11 +45,69 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="eval_set retries of a failed run (Inspect's default: 10)",
     )
     parser.add_argument(
+        "--retry-on-error",
+        type=int,
+        default=DEFAULT_RETRY_ON_ERROR,
+        metavar="N",
+        help="re-run a sample up to N times when its request fails past the client's "
+        f"retries, e.g. an unreadable reply body (default: {DEFAULT_RETRY_ON_ERROR})",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="per-request timeout of the model client (default: the provider's)",
+    )
+    parser.add_argument(
+        "--max-retries",
+        type=int,
+        default=None,
+        metavar="N",
+        help="retries of one request by the model client: 429, 5xx, resets, timeouts "
+        "(default: Inspect's)",
+    )
+    parser.add_argument(
+        "--max-tasks",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="configurations run at once (default: the study's max_tasks, else one per "
+        "provider and base URL at a time)",
+    )
+    parser.add_argument(
+        "--batch",
+        nargs="?",
+        const=True,
+        type=_positive,
+        default=None,
+        metavar="SIZE",
+        help="send requests through the providers' batch APIs (Inspect's batch mode; "
+        "optionally a batch size); default: the study's batch",
+    )
+    parser.add_argument(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="run only the I-th of N parts of the study's configurations (deterministic; "
+        "N machines on one --log-dir complete the study exactly once)",
+    )
+    parser.add_argument(
         "--display",
         choices=("full", "conversation", "rich", "plain", "log", "none"),
         default=None,
         help="Inspect's progress display (default: Inspect's)",
     )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def confirm(prompt: str) -> bool:
@@ -64,25 +126,39 @@ def confirm(prompt: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..log_store import location
     from ..study import (
         configurations,
         format_plan,
         load_study,
+        parse_shard,
         plan,
         preflight,
         run_study,
         stale_runs,
     )
+    from ..study.cost import cost_plan, format_cost_plan, item_tokens
 
-    study = load_study(args.study)
-    problems = preflight(configurations(study))
-    root = Path(args.log_dir if args.log_dir else study.default_log_dir)
     try:
-        runs = plan(study, root)
+        shard = parse_shard(args.shard) if args.shard else None
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    study = load_study(args.study)
+    root = location(args.log_dir if args.log_dir else study.default_log_dir)
+    try:
+        runs = plan(study, root, shard=shard)
     except UserInputError as error:  # LiveNLI missing or unreadable: one more problem
+        runs = []
+        problems = preflight(configurations(study))
         problems.append(f"task.data: {error}")
     else:
+        problems = preflight([run.config for run in runs])
+        if shard is not None:
+            print(f"Shard {shard[0]}/{shard[1]}: {len(runs)} of the study's "
+                  f"{len(configurations(study))} runs")  # fmt: skip
         print(format_plan(study, runs, root))
+        if args.dry_run:
+            print(format_cost_plan(cost_plan(study, runs, item_tokens(study))))
         problems += stale_runs(runs)
     if problems:
         listed = "\n  ".join(problems)
@@ -99,8 +175,10 @@ def run(args: argparse.Namespace) -> int:
         print("Nothing was run.")
         return 1
     results = run_study(
-        study, root, runs=runs, retry_attempts=args.retry_attempts, display=args.display
-    )
+        study, root, runs=runs, retry_attempts=args.retry_attempts, display=args.display,
+        max_tasks=args.max_tasks, batch=args.batch, retry_on_error=args.retry_on_error,
+        **{k: v for k in ("timeout", "max_retries") if (v := getattr(args, k)) is not None},
+    )  # fmt: skip
     failed = [result for result in results if not result.success]
     for result in failed:
         why = f" ({result.error})" if result.error else ""
@@ -110,4 +188,19 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(f"{len(results) - len(failed)} of {len(results)} runs complete; logs in {root}/")
+    _print_request_stats([log for result in results for log in result.logs])
     return 1 if failed else 0
+
+
+def _print_request_stats(logs: list[str]) -> None:
+    """One line: the annotations of this run's logs, requests sent, retried and failed."""
+    from ..request_stats import RequestStats, sample_attempts
+
+    if not logs:
+        return
+    try:
+        stats = RequestStats.of(sample_attempts(logs))
+    except (OSError, ValueError) as error:  # a log gone meanwhile: the line is optional
+        print(f"(request counts unavailable: {error})", file=sys.stderr)
+        return
+    print(f"Requests: {stats.line()}")

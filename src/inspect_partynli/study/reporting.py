@@ -45,12 +45,13 @@ def study_annotations(
     import pandas as pd
 
     from ..annotations import load_annotations
+    from ..log_store import is_dir, join, location, log_files
 
-    root = Path(log_dir if log_dir is not None else study.default_log_dir)
+    root = location(log_dir if log_dir is not None else study.default_log_dir)
     frames, read, missing = [], [], []
     for config in configurations(study):
-        folder = root / config.slug
-        if not folder.is_dir() or not any(folder.glob("*.eval")) and not any(folder.glob("*.json")):
+        folder = join(root, config.slug)
+        if not is_dir(folder) or not log_files(folder, recursive=False):
             missing.append(config)
             continue
         model = config.model

@@ -1,5 +1,9 @@
 """Planning and running a study: each run's log folder and state, the requests per model,
-and the runs themselves through Inspect's ``eval_set`` (retries; re-running resumes)."""
+shards of the runs for several machines, and the runs themselves through Inspect's
+``eval_set`` (retries; re-running resumes), side by side (:mod:`.workers`).
+
+Log folders may be local or on an object store (``s3://bucket/prefix``, see
+:mod:`inspect_partynli.log_store`)."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..log_store import Location, is_dir, join, location, make_dirs
 from .expansion import Configuration, configurations
 from .schema import METADATA_KEY, Study
 
@@ -19,7 +24,7 @@ class PlannedRun:
     (:func:`folder_state`)."""
 
     config: Configuration
-    log_dir: Path
+    log_dir: Location
     requests: int
     state: str = "new"
     detail: str = ""
@@ -76,7 +81,7 @@ def _same_number(a: Any, b: Any) -> bool:
         return False
 
 
-def folder_state(log_dir: Path, config: Configuration, study: Study) -> tuple[str, str]:
+def folder_state(log_dir: Location, config: Configuration, study: Study) -> tuple[str, str]:
     """``(state, detail)`` of a run's log folder before running it.
 
     ``new`` (no logs), ``done`` (a successful log of this very run: nothing to do),
@@ -86,7 +91,7 @@ def folder_state(log_dir: Path, config: Configuration, study: Study) -> tuple[st
     """
     from inspect_ai.log import list_eval_logs, read_eval_log
 
-    if not log_dir.is_dir():
+    if not is_dir(log_dir):
         return "new", ""
     state = "new"
     for info in list_eval_logs(str(log_dir), recursive=False):
@@ -102,16 +107,52 @@ def folder_state(log_dir: Path, config: Configuration, study: Study) -> tuple[st
     return state, ""
 
 
-def plan(study: Study, log_dir: str | Path | None = None) -> list[PlannedRun]:
-    """The study's runs with their log folders (``<log_dir>/<slug>``) and request counts."""
-    root = Path(log_dir if log_dir is not None else study.default_log_dir)
+def plan(
+    study: Study, log_dir: str | Path | None = None, shard: tuple[int, int] | None = None
+) -> list[PlannedRun]:
+    """The study's runs with their log folders (``<log_dir>/<slug>``) and request counts;
+    with ``shard=(i, n)`` only the runs of the i-th of n shards (:func:`shard_of`)."""
+    root = location(log_dir if log_dir is not None else study.default_log_dir)
     items = study_items(study)
+    configs = configurations(study)
+    if shard is not None:
+        chosen = shard_of([(c.slug, c.requests(items)) for c in configs], *shard)
+        configs = [c for c in configs if c.slug in chosen]
     runs = []
-    for config in configurations(study):
-        folder = root / config.slug
+    for config in configs:
+        folder = join(root, config.slug)
         state, detail = folder_state(folder, config, study)
         runs.append(PlannedRun(config, folder, config.requests(items), state, detail))
     return runs
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/n"`` -> ``(i, n)`` with 1 <= i <= n; ValueError with the expected form."""
+    head, slash, tail = text.partition("/")
+    try:
+        index, count = int(head), int(tail)
+    except ValueError:
+        index = count = 0
+    if not slash or not 1 <= index <= count:
+        raise ValueError(f"--shard must be i/n with 1 <= i <= n (e.g. 2/4), got {text!r}")
+    return index, count
+
+
+def shard_of(runs: Sequence[tuple[str, int]], index: int, count: int) -> set[str]:
+    """The names of the runs in shard ``index`` of ``count`` (1-based).
+
+    ``runs`` are (name, requests).  Deterministic (it depends only on the study) and
+    balanced by requests: the largest runs first (ties by name), each to the shard with the
+    fewest requests so far (ties to the lowest shard).  Every run is in exactly one shard,
+    so n machines running shards 1..n of one study complete it exactly once.
+    """
+    load = [0] * count
+    members: list[set[str]] = [set() for _ in range(count)]
+    for name, requests in sorted(runs, key=lambda run: (-run[1], run[0])):
+        target = min(range(count), key=lambda k: (load[k], k))
+        load[target] += requests
+        members[target].add(name)
+    return members[index - 1]
 
 
 def stale_runs(runs: Sequence[PlannedRun]) -> list[str]:
@@ -147,7 +188,7 @@ def requests_per_model(runs: Sequence[PlannedRun]) -> list[ModelRequests]:
     return list(table.values())
 
 
-def format_plan(study: Study, runs: Sequence[PlannedRun], root: Path) -> str:
+def format_plan(study: Study, runs: Sequence[PlannedRun], root: Location) -> str:
     """The text shown before a run: per model its runs, their epochs, its requests (items x
     epochs, summed over its runs) and the requests still to run; then the totals."""
     rows = requests_per_model(runs)
@@ -198,6 +239,7 @@ class RunResult:
     success: bool
     logs: tuple[str, ...]
     error: str = ""  # why the run stopped, when eval_set raised
+    interrupted: bool = False  # Ctrl-C: the run ended with a cancelled log
 
 
 def run_study(
@@ -207,70 +249,103 @@ def run_study(
     runs: Sequence[PlannedRun] | None = None,
     retry_attempts: int | None = None,
     display: str | None = None,
+    max_tasks: int | None = None,
+    batch: bool | int | None = None,
     **eval_set_args: Any,
 ) -> list[RunResult]:
     """Run every configuration of the study through Inspect's ``eval_set``, one log folder each.
 
     ``eval_set`` retries failed samples and, on a re-run, reuses every finished log, so an
-    interrupted study resumes where it stopped and a finished one costs nothing.  Runs go one
-    after the other (each one concurrent up to its ``max_connections``); a failed run does
-    not stop the others, an interrupted one (Ctrl-C) stops the study (KeyboardInterrupt).  A
-    run is complete only when every log of it says ``success``.  No checks here: call
+    interrupted study resumes where it stopped and a finished one costs nothing.  Each run is
+    concurrent up to its model's ``max_connections``, and runs go side by side
+    (:func:`~inspect_partynli.study.workers.slots`): ``max_tasks`` at once (default: the
+    study's ``max_tasks``, else one run per provider and base URL at a time, so different
+    providers run in parallel while one provider's rate limit is never shared by two runs).
+    ``batch`` (default: the study's ``batch``) is Inspect's batch mode.  A failed run does not
+    stop the others, an interrupted one (Ctrl-C) stops the study (KeyboardInterrupt).  A run
+    is complete only when every log of it says ``success``.  No checks here: call
     :func:`preflight` first.
     """
+    from .workers import run_parallel, slots
+
+    runs = list(runs) if runs is not None else plan(study, log_dir)
+    batch = study.batch if batch is None else batch
+    if batch is not None and batch is not False:
+        eval_set_args["batch"] = batch
+    limit = max_tasks if max_tasks is not None else study.max_tasks
+    width = slots(runs, limit)
+
+    def one(index: int, run: PlannedRun, shown: str | None) -> RunResult:
+        return run_one(study, run, index, len(runs), retry_attempts=retry_attempts,
+                       display=shown, **eval_set_args)  # fmt: skip
+
+    if width <= 1:
+        results = []
+        for index, run in enumerate(runs, start=1):
+            result = one(index, run, display)
+            if result.interrupted:
+                raise KeyboardInterrupt
+            results.append(result)
+        return results
+    return run_parallel(runs, one, width, lanes=limit is None)
+
+
+def run_one(
+    study: Study,
+    run: PlannedRun,
+    index: int,
+    total: int,
+    *,
+    retry_attempts: int | None = None,
+    display: str | None = None,
+    **eval_set_args: Any,
+) -> RunResult:
+    """One configuration through ``eval_set`` into its folder; never raises but Ctrl-C."""
     from inspect_ai import eval_set
 
     from ..task import livenli
 
-    runs = list(runs) if runs is not None else plan(study, log_dir)
-    results: list[RunResult] = []
-    for index, run in enumerate(runs, start=1):
-        config = run.config
-        state = "finished, checking" if run.done else f"{run.requests} requests"
-        _progress(f"[{index}/{len(runs)}] {config.slug}: {config.model.id} ({state})")
-        run.log_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            success, logs = eval_set(
-                tasks=[livenli(**config.task_args(study))],
-                log_dir=str(run.log_dir),
-                model=config.model.id,
-                model_args=dict(config.model.args),
-                model_base_url=config.model.base_url,
-                max_connections=config.model.max_connections or study.max_connections,
-                metadata={METADATA_KEY: config.metadata(study)},
-                tags=config.tags(study),
-                retry_attempts=retry_attempts,
-                display=display,  # type: ignore[arg-type]
-                **eval_set_args,
-            )
-        except Exception as error:  # one broken run (model gone, server down) spares the rest
-            message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            _progress(
-                f"[{index}/{len(runs)}] {config.slug} failed: {type(error).__name__}: {message}"
-            )
-            results.append(RunResult(run, False, (), f"{type(error).__name__}: {message}"))
-            continue
-        # after Ctrl-C, eval_set may return no log (and success): the folder's logs tell
-        statuses = {log.status for log in logs} or _statuses(run.log_dir)
-        if "cancelled" in statuses:
-            # Ctrl-C: Inspect ends the run with a cancelled log; stop the whole study rather
-            # than go on to the next run.
-            _progress(
-                f"[{index}/{len(runs)}] {config.slug} interrupted: run the same command again "
-                "to resume"
-            )
-            raise KeyboardInterrupt
-        complete = bool(success) and statuses == {"success"}
-        why = ""
-        if statuses != {"success"}:
-            why = f"log status {', '.join(sorted(map(str, statuses))) or 'none'}"
-        elif not complete:
-            why = "eval_set did not complete it"
-        results.append(RunResult(run, complete, tuple(log.location for log in logs), why))
-    return results
+    config = run.config
+    state = "finished, checking" if run.done else f"{run.requests} requests"
+    _progress(f"[{index}/{total}] {config.slug}: {config.model.id} ({state})")
+    make_dirs(run.log_dir)
+    try:
+        success, logs = eval_set(
+            tasks=[livenli(**config.task_args(study))],
+            log_dir=str(run.log_dir),
+            model=config.model.id,
+            model_args=dict(config.model.args),
+            model_base_url=config.model.base_url,
+            max_connections=config.model.max_connections or study.max_connections,
+            metadata={METADATA_KEY: config.metadata(study)},
+            tags=config.tags(study),
+            retry_attempts=retry_attempts,
+            display=display,  # type: ignore[arg-type]
+            **eval_set_args,
+        )
+    except Exception as error:  # one broken run (model gone, server down) spares the rest
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        _progress(f"[{index}/{total}] {config.slug} failed: {type(error).__name__}: {message}")
+        return RunResult(run, False, (), f"{type(error).__name__}: {message}")
+    # after Ctrl-C, eval_set may return no log (and success): the folder's logs tell
+    statuses = {log.status for log in logs} or _statuses(run.log_dir)
+    if "cancelled" in statuses:
+        # Ctrl-C: Inspect ends the run with a cancelled log; the study stops rather than go
+        # on to the next run.
+        _progress(
+            f"[{index}/{total}] {config.slug} interrupted: run the same command again to resume"
+        )
+        return RunResult(run, False, (), "interrupted", interrupted=True)
+    complete = bool(success) and statuses == {"success"}
+    why = ""
+    if statuses != {"success"}:
+        why = f"log status {', '.join(sorted(map(str, statuses))) or 'none'}"
+    elif not complete:
+        why = "eval_set did not complete it"
+    return RunResult(run, complete, tuple(log.location for log in logs), why)
 
 
-def _statuses(log_dir: Path) -> set[str]:
+def _statuses(log_dir: Location) -> set[str]:
     """Statuses of the eval logs in a run's folder (read from their headers)."""
     from inspect_ai.log import list_eval_logs, read_eval_log
 
@@ -280,7 +355,12 @@ def _statuses(log_dir: Path) -> set[str]:
     }
 
 
+#: Set in worker processes, whose progress the parent's board shows instead.
+_QUIET = False
+
+
 def _progress(message: str) -> None:
     import sys
 
-    print(message, file=sys.stderr, flush=True)
+    if not _QUIET:
+        print(message, file=sys.stderr, flush=True)

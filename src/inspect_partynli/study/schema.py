@@ -24,6 +24,8 @@ STUDY_KEYS = (
     "epochs",
     "log_dir",
     "max_connections",
+    "max_tasks",
+    "batch",
     "models",
     "groups",
     "single",
@@ -32,8 +34,12 @@ STUDY_KEYS = (
     "estimators",
 )
 TASK_KEYS = ("data", "subset")
-MODEL_KEYS = ("id", "name", "participant", "num_params", "args", "base_url", "max_connections")
-SIZE_MEMBER_KEYS = ("id", "name", "num_params", "args", "base_url", "max_connections")
+MODEL_KEYS = (
+    "id", "name", "participant", "num_params", "args", "base_url", "max_connections", "prices",
+)  # fmt: skip
+SIZE_MEMBER_KEYS = ("id", "name", "num_params", "args", "base_url", "max_connections", "prices")
+#: Keys of a model's ``prices``: USD per million input / output tokens (for the cost plan).
+PRICE_KEYS = ("input", "output")
 SWEEP_SPEC_KEYS = ("max", "epochs")
 #: The estimators a study may add to a model's SINGLE run (which is its ``sampling`` run).
 STUDY_ESTIMATORS = tuple(e for e in ESTIMATORS if e != DEFAULT_ESTIMATOR)
@@ -71,6 +77,8 @@ class ModelSpec:
     args: Mapping[str, Any] = field(default_factory=dict)
     base_url: str | None = None
     max_connections: int | None = None
+    #: USD per million tokens, ``{"input": 2.0, "output": 8.0}``, for ``--dry-run``'s cost.
+    prices: Mapping[str, float] | None = None
 
     @property
     def provider(self) -> str:
@@ -119,6 +127,10 @@ class Study:
     epochs: int = DEFAULT_EPOCHS
     log_dir: str | None = None
     max_connections: int | None = None
+    #: Configurations run at once (None: one per provider and base URL, see running.py).
+    max_tasks: int | None = None
+    #: Inspect's batch mode for every run: True, a batch size, or None (off).
+    batch: bool | int | None = None
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     single: str | None = None
     sweeps: tuple[SweepSpec, ...] = ()

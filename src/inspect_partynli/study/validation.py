@@ -25,6 +25,7 @@ from .schema import (
     DEFAULT_EPOCHS,
     ESTIMATOR_SPEC_KEYS,
     MODEL_KEYS,
+    PRICE_KEYS,
     SIZE_MEMBER_KEYS,
     STUDY_ESTIMATORS,
     STUDY_KEYS,
@@ -260,6 +261,8 @@ class _Checker:
         epochs = self.positive_int(root.get("epochs", DEFAULT_EPOCHS), "epochs") or DEFAULT_EPOCHS
         log_dir = self.optional(root, "log_dir", _TOP, self.string)
         max_connections = self.optional(root, "max_connections", _TOP, self.positive_int)
+        max_tasks = self.optional(root, "max_tasks", _TOP, self.positive_int)
+        batch = self.optional(root, "batch", _TOP, self.batch)
         if "models" not in root:
             self.error("models", "missing: a study needs at least one model")
         models = self.models(root.get("models", []))
@@ -282,6 +285,8 @@ class _Checker:
             epochs=epochs,
             log_dir=log_dir,
             max_connections=max_connections,
+            max_tasks=max_tasks,
+            batch=batch,
             groups=groups,
             single=single,
             sweeps=tuple(sweeps),
@@ -337,7 +342,31 @@ class _Checker:
             args=self.args(raw.get("args", {}) or {}, f"{where}.args"),
             base_url=self.optional(raw, "base_url", where, self.string),
             max_connections=self.optional(raw, "max_connections", where, self.positive_int),
+            prices=self.optional(raw, "prices", where, self.prices),
         )
+
+    def batch(self, value: Any, where: str) -> bool | int | None:
+        """``batch:``: true/false, or a batch size (a positive integer)."""
+        if isinstance(value, bool):
+            return value
+        return self.positive_int(value, where)
+
+    def prices(self, value: Any, where: str) -> dict[str, float] | None:
+        """``prices: {input: USD, output: USD}`` per million tokens (both required)."""
+        raw = self.mapping(value, where, PRICE_KEYS)
+        if raw is None:
+            return None
+        prices = {}
+        for key in PRICE_KEYS:
+            if key not in raw:
+                self.error(_join(where, key), "missing: give USD per million tokens")
+                continue
+            number = raw[key]
+            if isinstance(number, bool) or not isinstance(number, int | float) or number < 0:
+                self.error(_join(where, key), f"expected a number >= 0, got {number!r}")
+                continue
+            prices[key] = float(number)
+        return prices if len(prices) == len(PRICE_KEYS) else None
 
     def models(self, value: Any) -> list[ModelSpec]:
         if not isinstance(value, list):
