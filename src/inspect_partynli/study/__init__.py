@@ -17,6 +17,8 @@ Schema (every key but ``models`` optional)::
     epochs: 5                      # annotations per item and model (the paper's 5 trials)
     log_dir: logs/paper            # relative to the working directory; default logs/<name>
     max_connections: 10            # per run; a model's own max_connections overrides it
+    max_tasks: 4                   # runs at once (default: one per provider and base URL)
+    batch: false                   # Inspect's batch mode (true, or a batch size)
     models:
       - id: openai/gpt-4.1         # Inspect model id: provider/model
         name: gpt-4.1              # short name used by groups, sweeps, single (default: id)
@@ -25,6 +27,7 @@ Schema (every key but ``models`` optional)::
         args: {}                   # Inspect model args (-M)
         base_url: null
         max_connections: 20
+        prices: {input: 2.0, output: 8.0}   # USD per million tokens (dry-run cost plan)
     groups:                        # named sets of models; ``all`` (every model) is implied
       model_mix_hi: [gpt-4.1]
     single: gpt-4.1                # the SINGLE row of Table 2 (default: the first model)

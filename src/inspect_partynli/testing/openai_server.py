@@ -484,3 +484,38 @@ def _reset_connection(send: Callable) -> None:
     if sock is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     transport.abort()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m inspect_partynli.testing.openai_server``: serve the LiveNLI annotators on
+    127.0.0.1 (a free port unless ``--port``), print the base URL, stop after ``--seconds``
+    (or on Ctrl-C / SIGTERM).  For benchmarks and trying a client against a local server."""
+    import argparse
+    import signal
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m inspect_partynli.testing.openai_server")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per reply")
+    parser.add_argument("--faults", type=float, default=0.0, help="rate of transient faults")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seconds", type=float, default=3600.0, help="stop after (bounded)")
+    parser.add_argument("--data", default=None, help="LiveNLI (default: the usual lookup)")
+    args = parser.parse_args(argv)
+    server = WireServer(
+        AnnotatorsParticipant.from_livenli(args.data),
+        faults=Faults.spread(args.faults, seed=args.seed) if args.faults else None,
+        latency=args.latency,
+        models=("scripted",),
+    ).start()
+    signal.signal(signal.SIGTERM, lambda *_: server.stop() or sys.exit(0))
+    print(server.base_url, flush=True)
+    try:
+        time.sleep(args.seconds)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
