@@ -37,6 +37,7 @@ class ItemTokens:
 
 def item_tokens(study: Study) -> ItemTokens:
     """Estimated input and output tokens of one request for each item of the study's task."""
+    from ..datasets import load_dataset
     from ..livenli_data import load_livenli, subset_uids
     from ..prompts import SYSTEM_PROMPT, user_prompt
     from ..providers import Annotators
@@ -44,7 +45,7 @@ def item_tokens(study: Study) -> ItemTokens:
     frame = load_livenli(study.data)
     uids = subset_uids(frame, study.subset)
     firsts = frame.groupby("uid")[["premise", "hypothesis"]].first()
-    annotators = Annotators(frame)
+    annotators = Annotators(load_dataset("livenli", data=study.data))
     inputs, outputs = {}, {}
     for uid in uids:
         premise, hypothesis = firsts.loc[uid]
