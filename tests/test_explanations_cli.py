@@ -56,10 +56,11 @@ def test_fallback_notes_and_encoder_column(small_csv, tmp_path, capsys, monkeypa
     assert main(args) == 0
     assert capsys.readouterr().out == captured.out
     notes = [line for line in captured.err.splitlines() if "note:" in line]
-    assert len(notes) == 2
+    assert len(notes) == 3
     assert "multilingual-e5-large-instruct is not available locally" in notes[0]
     assert FALLBACK_ENCODER_NAME in notes[0]
     assert "style metrics skipped" in notes[1]
+    assert notes[2].endswith(f"encoder {FALLBACK_ENCODER_NAME} runs on cpu (--device auto)")
     summary = pd.read_csv(pd.io.common.StringIO(captured.out))
     e5 = summary[summary["representation"] == "e5"]
     assert not e5.empty and set(e5["encoder"]) == {FALLBACK_ENCODER_NAME}

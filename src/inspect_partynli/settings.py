@@ -237,7 +237,7 @@ def prepare(table: pd.DataFrame) -> CodedTable:
             table = conform(table)
         except ValueError as error:
             raise SourceError(str(error)) from None
-    labels = table["class_simple"].astype(str)
+    labels = _text(table["class_simple"])
     parsed = table["parsed"].to_numpy(dtype=bool) & (labels != ERROR_LABEL).to_numpy()
     codes, distinct = pd.factorize(labels)  # one lookup per distinct label, not per row
     label_codes = pd.Series(
@@ -252,15 +252,15 @@ def prepare(table: pd.DataFrame) -> CodedTable:
         )
     category = np.where(parsed, label_codes.fillna(_ERROR).to_numpy(), _ERROR).astype(np.int64)
 
-    item, items = _codes(table["sent_id"].astype(str))
+    item, items = _codes(_text(table["sent_id"]))
     key = np.zeros(len(table), dtype=np.int64)
     for column in ("participant", *VARIANT_COLUMNS):
         values = table[column]
         if column in ("participant", "experiment"):
-            values = values.astype(str)
+            values = _text(values)
         codes, uniques = _codes(values)
         key = key * (len(uniques) + 1) + codes
-    _, first_row, unit = np.unique(key, return_index=True, return_inverse=True)
+    unit, first_row = _sorted_codes(key)
     units = pd.DataFrame(
         {c: table[c].iloc[first_row].to_numpy() for c in ("participant", *VARIANT_COLUMNS)}
     )
@@ -272,8 +272,7 @@ def prepare(table: pd.DataFrame) -> CodedTable:
     span = trial.max(initial=0) + 1
     # one answer per (unit, trial, item): the last row wins
     row_key = (unit * span + trial) * len(items) + item
-    _, last_reversed = np.unique(row_key[::-1], return_index=True)
-    keep = np.sort(len(table) - 1 - last_reversed)
+    keep = np.flatnonzero(~pd.Series(row_key).duplicated(keep="last").to_numpy())
     if keep.size < len(table):
         warnings.warn(
             f"{len(table) - keep.size} duplicate (participant, trial, item) row(s): the last "
@@ -283,13 +282,40 @@ def prepare(table: pd.DataFrame) -> CodedTable:
         item, category, unit, trial = item[keep], category[keep], unit[keep], trial[keep]
 
     # rank of each row's trial among its unit's trials
-    pairs, pair_index = np.unique(unit * span + trial, return_inverse=True)
+    pair_index, pairs = pd.factorize(unit * span + trial, sort=True)
     pair_unit = pairs // span
     pair_rank = np.arange(len(pairs)) - np.searchsorted(pair_unit, pair_unit, side="left")
     rank = pair_rank[pair_index]
     units["n_trials"] = np.bincount(pair_unit, minlength=len(units))
     units.insert(0, "unit", _unit_names(units))
     return CodedTable(items=items, units=units, item=item, category=category, unit=unit, rank=rank)
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """A column as text: string and categorical columns (what a conformed table holds) as they
+    are, without materialising millions of strings; anything else through ``astype(str)``."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return values
+    if isinstance(values.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(
+        values.cat.categories
+    ):
+        return values
+    return values.astype(str)
+
+
+def _sorted_codes(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_index=True, return_inverse=True)``'s inverse and first rows,
+    by hashing (linear time) instead of sorting millions of keys: only the distinct keys are
+    sorted."""
+    codes, uniques = pd.factorize(key)  # codes in order of first appearance
+    if not len(codes):
+        return codes.astype(np.int64), codes.astype(np.int64)
+    running = np.maximum.accumulate(codes)
+    first = np.flatnonzero(np.r_[True, running[1:] > running[:-1]])  # first row of code 0, 1..
+    order = np.argsort(uniques, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return rank[codes], first[order]
 
 
 def _coded(table: pd.DataFrame | CodedTable) -> CodedTable:
@@ -736,10 +762,13 @@ def _value(value: object) -> object:
 
 def _records(evaluation: _Evaluation, *, n_boot: int, seed: int, level: float) -> list[dict]:
     summary, per_item = evaluation.batch.summary, evaluation.batch.per_item
-    cis = {
-        key: metrics.bootstrap_ci(per_item[key], n_boot=n_boot, seed=seed, level=level)
-        for key in CI_KEYS
-    }
+    if n_boot > 0:
+        cis = {
+            key: metrics.bootstrap_ci(per_item[key], n_boot=n_boot, seed=seed, level=level)
+            for key in CI_KEYS
+        }
+    else:  # n_boot=0: no confidence intervals asked for (NaN), and no time spent on them
+        cis = {key: np.full((len(evaluation.settings), 2), np.nan) for key in CI_KEYS}
     records = []
     for row, setting in enumerate(evaluation.settings):
         record: dict[str, object] = {"participant": setting.name, "setting": setting.kind}

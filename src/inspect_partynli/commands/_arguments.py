@@ -75,6 +75,27 @@ def add_naming(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def add_device(parser: argparse.ArgumentParser) -> None:
+    """``--device auto|cpu|cuda|mps``: where the sentence encoders run."""
+    from ..explanations.encoders import DEVICES  # numpy only; torch loads with a model
+
+    parser.add_argument(
+        "--device", choices=DEVICES, default="auto",
+        help="where sentence encoders run: auto (CUDA or MPS when torch sees one, else CPU; "
+        "the choice is logged), cpu, cuda or mps (default: auto)",
+    )  # fmt: skip
+
+
+def checked_device(args: argparse.Namespace) -> str:
+    """``args.device``, refused at once (one line) when it names an accelerator torch does not
+    see; ``auto`` is resolved only when a model loads (a fully cached run never needs torch)."""
+    if args.device in ("cuda", "mps"):
+        from ..explanations.encoders import choose_device
+
+        choose_device(args.device)
+    return args.device
+
+
 def add_progress(parser: argparse.ArgumentParser) -> None:
     """``--progress/--no-progress``: progress bars on stderr (default: when it is a terminal)."""
     parser.add_argument(

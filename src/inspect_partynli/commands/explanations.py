@@ -20,7 +20,16 @@ import sys
 from typing import TYPE_CHECKING
 
 from ..errors import OutputExistsError, UsageError
-from ._arguments import add_data, add_naming, add_progress, add_sources, progress, read_sources
+from ._arguments import (
+    add_data,
+    add_device,
+    add_naming,
+    add_progress,
+    add_sources,
+    checked_device,
+    progress,
+    read_sources,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,6 +90,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--allow-download", action="store_true",
         help="let sentence-transformers download models that are not cached (needs internet)",
     )  # fmt: skip
+    add_device(parser)
     add_progress(parser)
 
 
@@ -96,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"partynli {NAME}: note: {message}", file=sys.stderr)
 
     # resolve the encoders first: a bad --encoder fails before any log is read
-    options = {"allow_download": args.allow_download, "notify": notify}
+    options = {"allow_download": args.allow_download, "notify": notify,
+               "device": checked_device(args)}  # fmt: skip
     encoder = resolve_semantic_encoder(args.encoder, **options) or "none"
     style_encoder = resolve_style_encoder(args.style_encoder, **options) or "none"
     livenli_df = load_livenli(args.data)

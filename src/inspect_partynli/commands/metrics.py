@@ -198,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
     settings = build_settings(coded, args.setting, groups, args)
     rows = evaluate_many(
         coded, settings, args.reference, args.subset, livenli_df,
-        errors=args.errors, seed=args.seed,
+        errors=args.errors, seed=args.seed, n_boot=1000 if args.ci else 0,
     )  # fmt: skip
     keys = list(METRIC_KEYS)
     if args.ci:

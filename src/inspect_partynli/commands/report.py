@@ -7,10 +7,12 @@ import argparse
 from ..errors import SourceError, UsageError
 from ._arguments import (
     add_data,
+    add_device,
     add_naming,
     add_progress,
     add_sources,
     add_subset,
+    checked_device,
     collected_warnings,
     naming,
     print_warnings,
@@ -58,6 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed for RandomMix (default 0)")
     parser.add_argument("--force", action="store_true",
                         help="overwrite files in a non-empty output folder")  # fmt: skip
+    add_device(parser)
     parser.add_argument("--svg", action="store_true",
                         help="also write every figure as SVG (PNG is always written)")  # fmt: skip
     add_progress(parser)
@@ -81,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
         explanations=not args.no_explanations, encoder=args.encoder,
         style_encoder=args.style_encoder, random_mix_draws=args.draws, random_mix_size=args.k,
         seed=args.seed, force=args.force, progress=progress(args), svg=args.svg,
+        device=checked_device(args),
         participants=names["participants"], num_params=names["num_params"],
     )  # fmt: skip
     study = _study_argument(args)

@@ -19,6 +19,12 @@ never used in its place).
 from the Hugging Face cache use ``<id>@<snapshot>``, so a new model revision starts afresh);
 a second run over the same texts calls the wrapped encoder 0 times.  Misses are encoded in
 batches behind a progress bar on stderr.
+
+Devices: a model runs on ``device`` -- ``cpu``, ``cuda``, ``mps`` or ``auto`` (CUDA, else
+Apple's MPS, else the CPU: whatever torch sees, chosen when the model loads and logged in one
+line).  The batch size fits the device (:data:`BATCH_SIZES`) unless given; the CPU path is
+the plain sentence-transformers call.  :func:`device_of` says where an encoder ran, for the
+report's figure captions.
 """
 
 from __future__ import annotations
@@ -49,6 +55,11 @@ NONE_VALUES = frozenset({"none", "off", "skip", ""})
 
 Notify = Callable[[str], None]
 
+#: ``--device`` values: a torch device type, or ``auto`` (CUDA, else MPS, else CPU).
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
+#: Sentences per forward pass by device: accelerators take bigger batches than the CPU.
+BATCH_SIZES: dict[str, int] = {"cpu": 32, "cuda": 128, "mps": 64}
+
 
 def print_note(message: str) -> None:
     """Default notifier: the message as one line on stderr."""
@@ -64,8 +75,48 @@ class Encoder(Protocol):
     def encode(self, texts: list[str]) -> np.ndarray: ...
 
 
+def choose_device(requested: str = "auto") -> str:
+    """The torch device type to run on: ``requested`` itself, or for ``auto`` CUDA when torch
+    sees a CUDA device, else MPS when it sees one, else ``cpu``.
+
+    Raises :class:`UsageError` for an unknown device or an accelerator torch does not see
+    (checked before any work when a command is given ``--device cuda|mps``).
+    """
+    if requested not in DEVICES:
+        raise UsageError(f"unknown device {requested!r}; choose one of {', '.join(DEVICES)}")
+    if requested == "cpu":
+        return "cpu"
+    try:
+        import torch
+    except ImportError:
+        if requested == "auto":
+            return "cpu"
+        raise UsageError(f"--device {requested} needs torch, which is not installed") from None
+    mps_backend = getattr(torch.backends, "mps", None)
+    seen = {
+        "cuda": bool(torch.cuda.is_available()),
+        "mps": bool(mps_backend is not None and mps_backend.is_available()),
+    }
+    if requested == "auto":
+        return next((device for device, found in seen.items() if found), "cpu")
+    if not seen[requested]:
+        raise UsageError(f"--device {requested}: torch sees no {requested.upper()} device here")
+    return requested
+
+
+def device_of(encoder: object) -> str:
+    """Where an encoder ran: the device its model was loaded on; ``cached`` when it never
+    loaded one (every embedding came from the cache); ``-`` for encoders without a device."""
+    inner = getattr(encoder, "encoder", encoder)  # a CachedEncoder names the one it wraps
+    resolved = getattr(inner, "resolved_device", None)
+    if resolved:
+        return str(resolved)
+    return "cached" if hasattr(inner, "resolved_device") else "-"
+
+
 class SentenceTransformerEncoder:
-    """A sentence-transformers model, loaded on first use on ``device`` (CPU by default)."""
+    """A sentence-transformers model, loaded on first use on ``device`` (CPU by default;
+    ``auto`` picks an accelerator when torch sees one, see :func:`choose_device`)."""
 
     def __init__(
         self,
@@ -73,25 +124,40 @@ class SentenceTransformerEncoder:
         location: str | Path | None = None,
         *,
         device: str = "cpu",
-        batch_size: int = 32,
+        batch_size: int | None = None,
         local_files_only: bool = True,
+        notify: Notify | None = print_note,
     ) -> None:
         self.name = name
         #: What the embedding cache is keyed by (``name``, or ``name@snapshot`` for hub models).
         self.cache_key = name
         self.location = str(location or name)
-        self.device = device
-        self.batch_size = batch_size
+        self.device = device  # as requested (may be "auto")
+        #: The device the model was loaded on (None until it loads).
+        self.resolved_device: str | None = None
+        self._batch_size = batch_size
         self.local_files_only = local_files_only
+        self.notify = notify or _quiet
         self._model = None
 
     def __repr__(self) -> str:
         return f"SentenceTransformerEncoder({self.name!r}, location={self.location!r})"
 
     @property
+    def batch_size(self) -> int:
+        """The given batch size, else the device's (:data:`BATCH_SIZES`; CPU's until loaded)."""
+        if self._batch_size is not None:
+            return self._batch_size
+        return BATCH_SIZES.get(self.resolved_device or "cpu", BATCH_SIZES["cpu"])
+
+    @property
     def model(self):
         if self._model is None:
-            self._model = _load_model(self.location, self.device, self.local_files_only)
+            device = choose_device(self.device)
+            if self.device == "auto":
+                self.notify(f"encoder {self.name} runs on {device} (--device auto)")
+            self._model = _load_model(self.location, device, self.local_files_only)
+            self.resolved_device = device
         return self._model
 
     def encode(self, texts: list[str]) -> np.ndarray:

@@ -53,6 +53,7 @@ class ReportOptions:
     num_params: Mapping[str, float] | None = None  # participant or model id -> billions
     encoders: Encoders | None = None  # already resolved (None: from encoder / style_encoder)
     svg: bool = False  # also write every figure as SVG (PNG is always written)
+    device: str = "auto"  # where the encoders run: auto, cpu, cuda or mps
 
 
 @dataclass
@@ -200,7 +201,7 @@ class Encoders:
 
         def resolve(function, spec) -> tuple[object, str]:
             said: list[str] = []  # the resolver's notes (fallback used, model missing)
-            encoder = function(spec, notify=said.append)
+            encoder = function(spec, notify=said.append, device=options.device)
             for message in said:
                 print(f"partynli report: note: {message}", file=sys.stderr)
             encoders.notes += said

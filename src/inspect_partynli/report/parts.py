@@ -517,7 +517,7 @@ def part_explanations(c: Context) -> None:
             b.report.skip(f"Figure 4 ({side})", "no explanation metric values")
             continue
         fig = figures.explanation_boxplots(part, title=title)
-        b.add_figure(section, fig, f"figure4_{side}", caption)
+        b.add_figure(section, fig, f"figure4_{side}", caption + _devices(b))
 
 
 def figure4_values(result) -> pd.DataFrame:
@@ -562,6 +562,16 @@ def representation_label(representation: str, encoder: object) -> str:
     return f"{role} ({encoder.rstrip('/').split('/')[-1]})"
 
 
+def _devices(b) -> str:
+    """`` Encoders ran on cpu.``: where the report's encoders ran (``cached``: every embedding
+    came from the cache), for the captions of the figures they feed."""
+    from ..explanations.encoders import device_of
+
+    used = [e for e in (b.encoders.semantic, b.encoders.style) if not isinstance(e, str)]
+    devices = sorted({device_of(encoder) for encoder in used} - {"-"})
+    return f" Encoders ran on {', '.join(devices)}." if devices else ""
+
+
 def part_projection(c: Context) -> None:
     from ..explanations import explanation_projection
 
@@ -581,7 +591,8 @@ def part_projection(c: Context) -> None:
     b.add_figure(
         target, figures.projection_scatter(one, sent_id=item), "figure1",
         f"Figure 1: t-SNE of the explanation embeddings of item {item} "
-        f"({one['encoder'].iloc[0]}); colour = label, marker = humans / participants.",
+        f"({one['encoder'].iloc[0]}); colour = label, marker = humans / participants."
+        + _devices(b),
     )  # fmt: skip
     items = None
     if b.options.projection_items is not None:
@@ -591,7 +602,8 @@ def part_projection(c: Context) -> None:
     b.add_figure(
         target, figures.projection_scatter(every), "figure11",
         f"Figure 11: t-SNE of all explanation embeddings ({every['encoder'].iloc[0]}, "
-        f"{every['sent_id'].nunique()} items); colour = label, marker = humans / participants.",
+        f"{every['sent_id'].nunique()} items); colour = label, marker = humans / participants."
+        + _devices(b),
     )  # fmt: skip
 
 
