@@ -6,7 +6,8 @@ with 100 ms latency per reply and 8 connections per model, vs its slowest model 
 
 The server (:mod:`inspect_partynli.testing.openai_server`) runs in its own process on
 127.0.0.1; every model is ``openai-api/m<k>/scripted`` on it (six equal participants, so
-"the slowest alone" is measured as each of two models alone, the slower counting).  Both
+"the slowest alone" is measured as each of two models alone, the slower counting), after
+a warm-up run that is not counted (imports, loading LiveNLI).  Both
 the study and the single models run through ``partynli run`` itself (plan, preflight,
 eval_set per configuration, one worker per configuration with ``max_tasks`` = models), each
 into a fresh log folder.  Prints both wall times and the ratio (goal: <= 1.3; run one after
@@ -19,6 +20,7 @@ import argparse
 import contextlib
 import io
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -46,17 +48,29 @@ def study_yaml(path: Path, base_url: str, names: list[str], args: argparse.Names
     return path
 
 
-def timed_run(study: Path, log_dir: Path) -> float:
-    """Wall seconds of ``partynli run STUDY --yes`` (in this process, output captured)."""
+def cpu_seconds(server_pid: int) -> float:
+    """CPU seconds used so far by this process, its finished workers and the server."""
+    import psutil
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)  # includes only reaped children
+    server = psutil.Process(server_pid).cpu_times()
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime + server.user \
+        + server.system  # fmt: skip
+
+
+def timed_run(study: Path, log_dir: Path, server_pid: int) -> tuple[float, float]:
+    """(wall, CPU) seconds of ``partynli run STUDY --yes`` (in this process, output
+    captured); CPU counts this process, the run's worker processes and the server."""
     from inspect_partynli.cli import main
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds(server_pid)
     with contextlib.redirect_stdout(io.StringIO()) as out:
         code = main(["run", str(study), "--yes", "--log-dir", str(log_dir), "--display", "none"])
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, cpu_seconds(server_pid) - cpu
     if code != 0:
         raise SystemExit(f"partynli run failed ({code}):\n{out.getvalue()}")
-    return seconds
+    return seconds, cpu
 
 
 def main() -> None:
@@ -71,7 +85,7 @@ def main() -> None:
     for name in names:
         os.environ[f"{name.upper()}_API_KEY"] = "benchmark"
     server = subprocess.Popen(
-        [sys.executable, "-m", "inspect_partynli.testing.openai_server",
+        [sys.executable, "-m", "inspect_partynli.testing",
          "--latency", str(args.latency), "--seconds", "1800"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -81,12 +95,15 @@ def main() -> None:
             raise SystemExit(f"the server did not start (said {base_url!r})")
         with tempfile.TemporaryDirectory() as folder:
             root = Path(folder)
+            # warm-up (imports, LiveNLI, the server's first connections): not counted
+            warm = study_yaml(root / "warm-up.yaml", base_url, names[:1], args)
+            timed_run(warm, root / "logs-warm-up", server.pid)
             alone = []
             for name in names[:2]:
                 single = study_yaml(root / f"alone-{name}.yaml", base_url, [name], args)
-                alone.append(timed_run(single, root / f"logs-alone-{name}"))
+                alone.append(timed_run(single, root / f"logs-alone-{name}", server.pid)[0])
             study = study_yaml(root / "study.yaml", base_url, names, args)
-            together = timed_run(study, root / "logs-study")
+            together, cpu = timed_run(study, root / "logs-study", server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -104,6 +121,12 @@ def main() -> None:
     print(f"  ratio: {ratio:.2f}  (goal <= {GOAL}: {'met' if ratio <= GOAL else 'NOT met'})")
     floor = requests / args.connections * args.latency
     print(f"  (a model alone cannot beat {floor:.1f} s: its requests x latency / connections)")
+    cores = os.cpu_count() or 1
+    print(
+        f"  CPU of the study (client, workers, server): {cpu:.1f} s on {cores} cores, so it "
+        f"cannot beat {cpu / cores:.1f} s here ({1000 * cpu / (requests * args.models):.1f} ms "
+        f"CPU per request); with that floor the ratio is at least {cpu / cores / slowest:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -155,9 +155,8 @@ class AnnotatorsParticipant:
 
     @classmethod
     def from_livenli(cls, path: str | None = None) -> AnnotatorsParticipant:
-        from ..livenli_data import load_livenli
-
         from ..datasets import load_dataset
+        from ..livenli_data import load_livenli
 
         return cls(load_livenli(path), load_dataset("livenli", data=path))
 
@@ -487,14 +486,14 @@ def _reset_connection(send: Callable) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m inspect_partynli.testing.openai_server``: serve the LiveNLI annotators on
+    """``python -m inspect_partynli.testing``: serve the LiveNLI annotators on
     127.0.0.1 (a free port unless ``--port``), print the base URL, stop after ``--seconds``
     (or on Ctrl-C / SIGTERM).  For benchmarks and trying a client against a local server."""
     import argparse
     import signal
     import sys
 
-    parser = argparse.ArgumentParser(prog="python -m inspect_partynli.testing.openai_server")
+    parser = argparse.ArgumentParser(prog="python -m inspect_partynli.testing")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per reply")
     parser.add_argument("--faults", type=float, default=0.0, help="rate of transient faults")
     parser.add_argument("--seed", type=int, default=0)
