@@ -27,7 +27,6 @@ from collections.abc import Sequence
 
 import krippendorff
 import numpy as np
-from scipy import stats
 from scipy.spatial.distance import jensenshannon
 from scipy.special import rel_entr
 
@@ -334,6 +333,8 @@ def kendall_tau(x: object, y: object) -> float | np.ndarray:
         keep = ~(np.isnan(x_arr) | np.isnan(y_arr))
         if keep.sum() < 2:
             return float("nan")
+        from scipy import stats  # here: scipy.stats costs ~0.5 s of start-up (issue 13)
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return float(stats.kendalltau(x_arr[keep], y_arr[keep]).statistic)
