@@ -12,6 +12,8 @@ from functools import cache
 
 from inspect_ai._util.error import PrerequisiteError
 
+from .errors import UserInputError
+
 
 @cache
 def _with_prerequisite(kind: type[Exception]) -> type[Exception]:
@@ -26,6 +28,9 @@ def for_inspect(error: Exception) -> Exception:
     if isinstance(error, PrerequisiteError):
         return error
     message = str(error)
-    wrapped = _with_prerequisite(type(error))(message)
+    try:
+        wrapped = _with_prerequisite(type(error))(message)
+    except TypeError:  # a type that cannot be rebuilt from its message (UnicodeDecodeError...)
+        wrapped = _with_prerequisite(UserInputError)(message)
     wrapped.message = message  # what Inspect's exception hook prints
     return wrapped

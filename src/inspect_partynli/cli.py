@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from .errors import UserInputError
 
 #: Command modules under ``inspect_partynli.commands``, in the order ``--help`` lists them.
-COMMANDS = ("humans", "metrics", "export", "explanations", "report", "run")
+COMMANDS = ("dataset", "humans", "metrics", "export", "explanations", "report", "run")
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:

@@ -215,7 +215,8 @@ def read_annotations_file(path: str | Path) -> pd.DataFrame:
     if bad.any():
         row = int(bad.to_numpy().argmax())
         raise SourceError(
-            f"{path}: row {row + 2}: trial {frame['trial'].iloc[row]!r} is not a positive integer"
+            f"{path}: row {row + 2}: trial {str(frame['trial'].iloc[row])!r} is not a "
+            "positive integer"
         )
     return frame.assign(trial=trials.astype(int))
 

@@ -48,7 +48,7 @@ from ._inspect_errors import for_inspect
 from .datasets import METADATA_KEY, DatasetRef, HLVDataset, load_dataset
 from .datasets.livenli import UPSTREAM as LIVENLI_UPSTREAM
 from .datasets.locate import verified_sha256
-from .errors import UserInputError
+from .errors import UsageError, UserInputError
 from .prompts import NLI_PROMPT, PromptSpec
 
 #: Parameters that can be swept, and the largest maximum each accepts (None: unbounded).
@@ -369,7 +369,7 @@ def annotate_dataset(
 
     def build() -> Task:
         if not dataset:
-            raise UserInputError("inspect_partynli/annotate needs -T dataset=CARD.yaml")
+            raise UsageError("inspect_partynli/annotate needs -T dataset=CARD.yaml")
         return annotation_task(
             load_dataset(dataset, data=data), subset=subset, sweep=sweep, tmax=tmax,
             epochs=epochs, version=TASK_VERSIONS["annotate"],

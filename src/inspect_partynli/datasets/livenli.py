@@ -13,6 +13,9 @@ binary, not UTF-8, truncated, malformed cells) raises :class:`DataFormatError` w
 from __future__ import annotations
 
 import ast
+import csv
+import io
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
@@ -47,20 +50,47 @@ def resolve_livenli(path: str | Path | None = None, *, download: bool = True) ->
     return locate.resolve(UPSTREAM, path, download_ok=download)
 
 
-def read_csv_strictly(csv: Path, title: str) -> pd.DataFrame:
-    """A CSV file as strings, or one :class:`DataFormatError` line saying why it is unreadable."""
+def read_text_strictly(path: Path, title: str) -> str:
+    """A file's text, or one :class:`DataFormatError` line if it is binary or not UTF-8."""
     try:
-        return pd.read_csv(csv, dtype=str, keep_default_na=False, encoding="utf-8")
+        raw = path.read_bytes()
+    except OSError as error:
+        raise DataFormatError(f"{path} cannot be read ({error.strerror})") from None
+    if b"\x00" in raw[:65536]:
+        raise DataFormatError(f"{path} is not a UTF-8 text file (binary); is it really {title}?")
+    try:
+        return raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise DataFormatError(
-            f"{csv} is not a UTF-8 text file (byte {error.start}: {error.reason}); "
+            f"{path} is not a UTF-8 text file (byte {error.start}: {error.reason}); "
             f"is it really {title}?"
         ) from None
-    except pd.errors.EmptyDataError:
-        raise DataFormatError(f"{csv} is empty, not {title}") from None
-    except (pd.errors.ParserError, ValueError, OSError) as error:
-        reason = " ".join(str(error).split())[:200]
-        raise DataFormatError(f"{csv} cannot be read as {title} CSV ({reason})") from None
+
+
+def read_csv_strictly(path: Path, title: str) -> pd.DataFrame:
+    """A CSV file as strings, or one :class:`DataFormatError` line saying why it is unreadable.
+
+    Strict: every row must have as many fields as the others (LiveNLI's header names one
+    more column than its rows fill), so a truncated file (a last row cut short, a quote never
+    closed) is refused instead of read as a shorter table.
+    """
+    text = read_text_strictly(path, title)
+    if not text.strip():
+        raise DataFormatError(f"{path} is empty, not {title}")
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+    except csv.Error as error:
+        raise DataFormatError(f"{path} cannot be read as {title} CSV ({error})") from None
+    header, body = rows[0], [row for row in rows[1:] if row]
+    usual = Counter(len(row) for row in body).most_common(1)[0][0] if body else len(header)
+    for number, row in enumerate(rows[1:], start=2):
+        if row and (len(row) != usual or len(row) > len(header)):
+            raise DataFormatError(
+                f"{path} cannot be read as {title} CSV (row {number} has {len(row)} fields, "
+                f"the others {usual}, the header {len(header)}: truncated?)"
+            )
+    body = [row + [""] * (len(header) - len(row)) for row in body]
+    return pd.DataFrame(body, columns=[name.lstrip("\ufeff") for name in header], dtype=str)
 
 
 def _literal(value: object) -> object:

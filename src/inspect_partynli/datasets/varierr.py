@@ -36,6 +36,7 @@ from ..labels import LABELS, NLI, NLI_TO_LABEL
 from ..prompts import NLI_PROMPT
 from . import locate
 from .base import DataFormatError, DatasetRef, HLVDataset, Population, counts_frame
+from .livenli import read_text_strictly
 
 UPSTREAM = locate.Upstream(
     filename="varierr.json",
@@ -59,15 +60,7 @@ def resolve_varierr(path: str | Path | None = None, *, download: bool = True) ->
 
 def _read_lines(path: Path) -> list[dict[str, Any]]:
     """The JSON Lines objects of ``path``; one DataFormatError line for anything unreadable."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise DataFormatError(
-            f"{path} is not a UTF-8 text file (byte {error.start}: {error.reason}); "
-            "is it really VariErr-NLI?"
-        ) from None
-    except OSError as error:
-        raise DataFormatError(f"{path} cannot be read ({error.strerror})") from None
+    text = read_text_strictly(path, "VariErr-NLI")
     records = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
