@@ -81,6 +81,8 @@ from .annotation_schema import (
     text_values,
 )
 from .errors import OutputExistsError, SourceError, UsageError
+from .estimators.base import DEFAULT_ESTIMATOR
+from .estimators.table import estimate_columns, with_estimate_columns
 from .labels import ERROR_LABEL, LABELS, NO_ANNOTATION
 from .log_store import LOG_SUFFIXES as STORE_LOG_SUFFIXES
 from .log_store import is_remote, log_files
@@ -405,6 +407,7 @@ class _LogReader:
     columns: dict[str, list] = field(
         default_factory=lambda: {name: [] for name in (*_LOG_ROW_FIELDS, "_completed", "_log")}
     )
+    estimates: list[dict] = field(default_factory=list)  # per row: an estimator's columns
 
     def read(self, path: Path) -> None:
         header = _read_header(path)
@@ -422,6 +425,7 @@ class _LogReader:
             model, header.eval.model_args, self.participants, study_run.get("participant")
         )
         task_sweep = header.eval.task_args.get("sweep")
+        task_estimator = header.eval.task_args.get("estimator")
         # an explicit name wins, then the study's, then the replay's -M experiment=, then sweeps
         named = (
             self.experiment
@@ -452,7 +456,7 @@ class _LogReader:
             append["trial"].append(int(epoch))
             append["participant"].append(participant)
             append["model"].append(model)
-            append["experiment"].append(named or _experiment(sweep))
+            append["experiment"].append(named or _experiment(sweep, value.get("estimator")))
             append["class_simple"].append(label)
             append["class_multi"].append(str(value.get("multi_label", label)))
             append["parsed"].append(parsed)
@@ -463,6 +467,7 @@ class _LogReader:
             append["source"].append(str(path))
             append["_completed"].append(completed)
             append["_log"].append(index)
+            self.estimates.append(estimate_columns(value))
             present.add((str(sample_id), int(epoch)))
         if errored:
             self.notes.add("logs with samples that errored (skipped)", path, errored)
@@ -474,7 +479,7 @@ class _LogReader:
         expected = (
             {(str(i), e) for i in ids for e in range(1, epochs + 1)} if ids is not None else present
         ) - unannotated
-        run = [model, participant, named or _experiment(task_sweep)]
+        run = [model, participant, named or _experiment(task_sweep, task_estimator)]
         run_key = json.dumps(run, default=str)
         size = study_run.get("num_params")
         size = float(size) if isinstance(size, (int, float)) else np.nan
@@ -499,7 +504,7 @@ class _LogReader:
 
     def table(self) -> pd.DataFrame:
         """All rows read so far, duplicates resolved (latest sample wins), sorted."""
-        frame = pd.DataFrame(self.columns)
+        frame = with_estimate_columns(pd.DataFrame(self.columns), self.estimates)
         frame["participant_type"] = "model"
         sizes = np.array([log.num_params for log in self.logs], dtype=float)
         frame["num_params"] = sizes[frame["_log"].to_numpy(dtype=int)] if len(frame) else np.nan
@@ -615,7 +620,11 @@ def _setting(value: Mapping, metadata: Mapping | None, name: str) -> float:
         return math.nan
 
 
-def _experiment(sweep: object) -> str:
+def _experiment(sweep: object, estimator: object = None) -> str:
+    """The default experiment of a run: its estimator (``logprobs``, ``verbalized``), else
+    ``<parameter>_sweep``, else ``single``."""
+    if estimator and estimator != DEFAULT_ESTIMATOR:
+        return str(estimator)
     return f"{sweep}_sweep" if sweep else "single"
 
 

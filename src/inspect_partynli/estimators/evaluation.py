@@ -29,26 +29,14 @@ import numpy as np
 import pandas as pd
 
 from .. import metrics
-from .base import DEFAULT_ESTIMATOR, ESTIMATOR_KEY, probability_key
+from .base import DEFAULT_ESTIMATOR, probability_key
+from .table import OTHER_MASS_COLUMN, RAW_SUM_COLUMN, row_estimators
 
-#: The annotation-table column naming a row's estimator (absent or blank: ``sampling``).
-ESTIMATOR_COLUMN = ESTIMATOR_KEY
-#: Extra annotation-table columns of estimator rows (besides ``p_<label>``).
-OTHER_MASS_COLUMN = "other_mass"
-RAW_SUM_COLUMN = "raw_sum"
 #: Keys of :func:`compare`'s record, in order.
 METRIC_KEYS: tuple[str, ...] = (
     "estimator", "n_items", "n_trials", "H", "H_std", "JS", "JS_std", "KL_pq", "KL_qp",
     "agree", "cor", "spread", "parse_rate", "other_mass", "raw_sum",
 )  # fmt: skip
-
-
-def row_estimators(table: pd.DataFrame) -> pd.Series:
-    """Each row's estimator (``sampling`` for tables and rows that name none)."""
-    if ESTIMATOR_COLUMN not in table.columns:
-        return pd.Series(DEFAULT_ESTIMATOR, index=table.index, dtype=object)
-    values = table[ESTIMATOR_COLUMN].fillna("").astype(str).str.strip()
-    return values.where(values != "", DEFAULT_ESTIMATOR)
 
 
 @dataclass(frozen=True)
