@@ -236,9 +236,11 @@ def test_replay_bad_files(tmp_path, ministral):
         ("gpt-4", {}, "unknown model partynli/gpt-4; choose partynli/annotators"),
         ("livenli-annotators/x", {}, "unknown model"),
         ("replay", {}, "needs the file to replay: -M path=FILE"),
-        ("livenli-annotators", {"path": "x.csv"}, "takes only -M dataset=NAME and -M data=PATH"),
+        ("livenli-annotators", {"path": "x.csv"}, "takes only -M dataset=NAME, -M data=PATH and"),
         ("annotators", {"participant": "x"}, "takes only -M dataset=NAME"),
-        ("livenli-annotators", {"temperature": 1}, "does not take -M temperature"),
+        ("livenli-annotators", {"seed": 1}, "does not take -M seed"),
+        ("annotators", {"temperature": -1}, "-M temperature must be a number >= 0, got -1"),
+        ("annotators", {"temperature": "hot"}, "-M temperature must be a number >= 0, got 'hot'"),
         ("replay/a", {"path": "x.csv", "participant": "b"}, "participant given twice"),
     ],
 )

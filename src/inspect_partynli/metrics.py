@@ -128,10 +128,13 @@ def entropy(p: object, base: float | None = None) -> np.ndarray:
 
     Returns:
         Array of shape ``p.shape[:-1]``; NaN for all-zero rows.  Equals
-        ``scipy.stats.entropy(p, base=base, axis=-1)``; the terms are summed in sorted order so
-        that permutations of a row give bit-identical entropies (exact ties for Kendall's tau).
+        ``scipy.stats.entropy(p, base=base, axis=-1)``; the row is sorted before it is normalised
+        and summed, so that permutations of a row (of counts or of probabilities) give
+        bit-identical entropies (exact ties for Kendall's tau).
     """
-    dist = _sorted_rows(normalise(p))
+    # sorted before normalising: the row sum is then the same float for every permutation
+    # (for counts it is exact either way, so no count-based number changes)
+    dist = _normalised(_sorted_rows(_counts(p, "counts")))
     return -_xlogx(dist).sum(axis=-1) / _log_base(base)
 
 

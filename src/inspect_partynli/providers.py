@@ -26,6 +26,17 @@ reply is a pure function of the item and the epoch), for any dataset
     replayed participant has exactly the source's annotations.  ``partynli/replay/NAME`` is
     short for ``-M participant=NAME`` and puts the participant's name in the log's model.
 
+Both also answer the prompts of the ``logprobs`` and ``verbalized`` estimators
+(:mod:`inspect_partynli.estimators`, ``-T estimator=...``) as a model whose belief for an item
+is the participant's label distribution -- the item's human distribution (annotators), or the
+replayed participant's label shares over all its trials (replay) -- sharpened by ``-M
+temperature=T`` (default 1: the distribution itself): ``logprobs`` gets the most probable label
+with a first-token top-logprobs list of every label's log-probability, ``verbalized`` the
+probabilities as JSON (:mod:`inspect_partynli.estimators.offline`).  So with temperature 1 both
+estimators reproduce the participant's distribution item by item.  The temperature applies only
+to these two prompts; an item the replayed participant never labelled gets the ``no_annotation``
+reply.
+
 Which dataset: the one the task runs.  The task's solver makes its
 :class:`~inspect_partynli.datasets.DatasetRef` known for the sample being generated (a context
 variable, never process-wide state), and the model loads that dataset.  ``-M dataset=NAME``
@@ -58,6 +69,8 @@ from inspect_ai.tool import ToolChoice, ToolInfo
 from ._inspect_errors import for_inspect
 from .datasets import DatasetRef, HLVDataset, is_card, load_dataset
 from .errors import SourceError, UsageError, UserInputError
+from .estimators import split_request
+from .estimators.offline import logprobs_reply, sharpen, verbalized_reply
 from .labels import ERROR_LABEL, NO_ANNOTATION, NO_ANNOTATION_KEY
 from .prompts import USER_PROMPT_TEMPLATE
 
@@ -192,6 +205,13 @@ class Annotators:
         spans = (row["highlight_p"], row["highlight_h"]) if "highlight_p" in row.index else None
         return dataset_reply(self.dataset, item_id, row["labels"], row["explanation"], spans)
 
+    def counts(self, item_id: str) -> list[float] | None:
+        """The item's label counts over its annotators (primary population), in label order."""
+        counts = self.dataset.population().counts
+        if item_id not in counts.index:
+            return None
+        return [float(counts.at[item_id, label]) for label in self.dataset.labels]
+
 
 def read_annotations_file(path: str | Path) -> pd.DataFrame:
     """A PartyNLI-schema file (CSV, or parquet by its suffix), checked for the needed columns."""
@@ -284,10 +304,21 @@ class Replay:
             labels = (multi,)
         return flat_json(labels, explanation)
 
+    def counts(self, dataset: HLVDataset, item_id: str) -> list[float] | None:
+        """The participant's single-label counts for the item over all its trials, in the
+        dataset's label order (parse failures left out); None when it has none."""
+        rows = [row for (item, _), row in self.rows.items() if item == item_id]
+        labels = [str(row["class_simple"]) for row in rows]
+        counts = [float(labels.count(label)) for label in dataset.labels]
+        return counts if sum(counts) > 0 else None
+
 
 @modelapi(name="partynli")
 class PartyNLIModelAPI(ModelAPI):
     """``partynli/annotators`` and ``partynli/replay``: offline recorded participants."""
+
+    #: They answer the ``logprobs`` estimator with log-probabilities (see the module doc).
+    returns_logprobs = True
 
     def __init__(
         self,
@@ -300,6 +331,7 @@ class PartyNLIModelAPI(ModelAPI):
         path: str | None = None,
         participant: str | None = None,
         experiment: str | None = None,
+        temperature: float | None = None,
         **model_args: Any,
     ) -> None:
         super().__init__(model_name, base_url, api_key, [], config)
@@ -307,6 +339,7 @@ class PartyNLIModelAPI(ModelAPI):
         self._lookups: dict[int, dict[str, str]] = {}
         try:  # bad -M arguments or files: one message on Inspect's command line
             self._configure(model_name, data, dataset, path, participant, experiment, model_args)
+            self.temperature = _temperature(temperature)
         except UserInputError as error:
             raise for_inspect(error) from None
 
@@ -329,7 +362,7 @@ class PartyNLIModelAPI(ModelAPI):
         if model_args:
             raise UsageError(
                 f"partynli/{model_name} does not take -M {', '.join(sorted(model_args))}; "
-                "it takes dataset, data, path, participant, experiment"
+                "it takes dataset, data, path, participant, experiment, temperature"
             )
         if name and participant and name != participant:
             raise UsageError(f"participant given twice: {name!r} and {participant!r}")
@@ -346,7 +379,10 @@ class PartyNLIModelAPI(ModelAPI):
             )
         else:
             if path or participant or experiment:
-                raise UsageError(f"partynli/{kind} takes only -M dataset=NAME and -M data=PATH")
+                raise UsageError(
+                    f"partynli/{kind} takes only -M dataset=NAME, -M data=PATH and "
+                    "-M temperature=T"
+                )
             self.replay = None
 
     def dataset_for(self, ref: DatasetRef | None) -> HLVDataset:
@@ -380,7 +416,8 @@ class PartyNLIModelAPI(ModelAPI):
         """The id of the item the last user message asks about."""
         dataset = dataset or self.dataset_for(_task_dataset())
         users = [message for message in input if isinstance(message, ChatMessageUser)]
-        item_id = self._lookup(dataset).get(_text(users[-1])) if users else None
+        _, text = split_request(_text(users[-1])) if users else (None, "")
+        item_id = self._lookup(dataset).get(text) if users else None
         if item_id is None:
             raise ValueError(
                 f"partynli/{self.model_name} answers only the prompts of its dataset "
@@ -398,6 +435,26 @@ class PartyNLIModelAPI(ModelAPI):
             return self.replay.reply(dataset, item_id, epoch)
         return Annotators(dataset).reply(item_id, epoch)
 
+    def estimate(self, input: list[ChatMessage], estimator: str) -> ModelOutput | None:
+        """The answer to an estimator prompt: the participant's distribution for the item,
+        sharpened by the temperature (None where a replayed participant has no label)."""
+        dataset = self.dataset_for(_task_dataset())
+        item_id = self.identify(input, dataset)
+        if self.replay is not None:
+            counts = self.replay.counts(dataset, item_id)
+        else:
+            counts = Annotators(dataset).counts(item_id)
+        if counts is None:
+            return None
+        labels = dataset.labels
+        if estimator == "logprobs":
+            text, logprobs = logprobs_reply(labels, counts, self.temperature)
+            output = ModelOutput.from_content(model=self.model_name, content=text)
+            output.choices[0].logprobs = logprobs
+            return output
+        content = verbalized_reply(labels, counts, self.temperature)
+        return ModelOutput.from_content(model=self.model_name, content=content)
+
     async def generate(
         self,
         input: list[ChatMessage],
@@ -405,9 +462,15 @@ class PartyNLIModelAPI(ModelAPI):
         tool_choice: ToolChoice,
         config: GenerateConfig,
     ) -> ModelOutput:
-        reply = self.reply(input, current_epoch())
+        users = [message for message in input if isinstance(message, ChatMessageUser)]
+        estimator, _ = split_request(_text(users[-1])) if users else (None, "")
+        if estimator is not None:
+            answer = self.estimate(input, estimator)
+            reply = None if answer is None else answer.completion
+        else:
+            answer, reply = None, self.reply(input, current_epoch())
         completion = reply or ""
-        output = ModelOutput.from_content(model=self.model_name, content=completion)
+        output = answer or ModelOutput.from_content(model=self.model_name, content=completion)
         if reply is None:
             output.metadata = {NO_ANNOTATION_KEY: NO_ANNOTATION}
         prompt_words = sum(_word_count(_text(message)) for message in input)
@@ -421,6 +484,17 @@ class PartyNLIModelAPI(ModelAPI):
     def max_connections(self) -> int:
         """Replies are instant: let many samples run at once."""
         return 64
+
+
+def _temperature(value: object) -> float:
+    """The ``-M temperature`` of the estimator answers (default 1); UsageError if not >= 0."""
+    if value is None:
+        return 1.0
+    try:
+        sharpen((1.0,), value)  # type: ignore[arg-type]
+    except ValueError:
+        raise UsageError(f"-M temperature must be a number >= 0, got {value!r}") from None
+    return float(value)  # type: ignore[arg-type]
 
 
 def _kind_of(data: str) -> str:

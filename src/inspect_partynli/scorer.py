@@ -36,6 +36,7 @@ from inspect_ai.scorer import (
 )
 from inspect_ai.solver import TaskState
 
+from inspect_partynli.estimators.table import estimate_of
 from inspect_partynli.labels import (
     ERROR_LABEL,
     LABELS,
@@ -222,7 +223,9 @@ def _item_matrices(scores: Sequence[SampleScore]) -> tuple[np.ndarray, np.ndarra
     """(model label counts, human distributions), one row per item that has a human reference.
 
     Model counts are the parsed single labels of the item's replies over all epochs (rows of
-    zeros for items never parsed); columns in the dataset's label order.
+    zeros for items never parsed); columns in the dataset's label order.  A reply read by an
+    estimator (``p_<label>`` in its value) adds its distribution instead of one label, so the
+    row is proportional to the mean distribution over the epochs.
     """
     labels = label_order(scores)
     index = {label: i for i, label in enumerate(labels)}
@@ -232,7 +235,10 @@ def _item_matrices(scores: Sequence[SampleScore]) -> tuple[np.ndarray, np.ndarra
         key = score.sample_id
         tally = counts[key]
         label = _parsed_label(score)
-        if label is not None:
+        distribution = estimate_of(score.score.value, labels) if label is not None else None
+        if distribution is not None:
+            tally += distribution
+        elif label is not None:
             tally[index[label]] += 1
         if human.get(key) is None:
             human[key] = _human_distribution(score.sample_metadata, labels)
@@ -359,16 +365,17 @@ def annotation_scorer(
     several labels become; None drops such a reply as ``unknown_label``) are the dataset's
     label space, recorded with the scorer in the log so ``inspect score`` can re-score it.
     """
-    space = (
-        NLI
-        if labels is None
-        else LabelSpace(
-            tuple(labels),
-            {label: tuple(words) for label, words in (synonyms or {}).items()},
-            multi_label,
-        )
-    )
-    return _score_replies(space)
+    return _score_replies(space_of(labels, synonyms, multi_label))
+
+
+def space_of(
+    labels: list[str] | None, synonyms: dict[str, list[str]] | None, multi_label: str | None
+) -> LabelSpace:
+    """The label space a scorer was given (as recorded in the log); NLI when none."""
+    if labels is None:
+        return NLI
+    words = {label: tuple(extra) for label, extra in (synonyms or {}).items()}
+    return LabelSpace(tuple(labels), words, multi_label)
 
 
 __all__ = [

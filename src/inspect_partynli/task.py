@@ -49,6 +49,14 @@ from .datasets import METADATA_KEY, DatasetRef, HLVDataset, load_dataset
 from .datasets.livenli import UPSTREAM as LIVENLI_UPSTREAM
 from .datasets.locate import verified_sha256
 from .errors import UsageError, UserInputError
+from .estimators import (
+    DEFAULT_ESTIMATOR,
+    ESTIMATOR_KEY,
+    ESTIMATOR_REQUESTS,
+    check_estimator,
+    estimator_prompt,
+)
+from .estimators.support import active_model, check_logprobs_support
 from .prompts import NLI_PROMPT, PromptSpec
 
 #: Parameters that can be swept, and the largest maximum each accepts (None: unbounded).
@@ -195,13 +203,17 @@ def annotate(
     system: str = NLI_PROMPT.system,
     user: str = NLI_PROMPT.user,
     dataset: dict[str, str] | None = None,
+    estimator: str | None = None,
+    request: dict[str, object] | None = None,
 ) -> Solver:
     """Ask for one annotation, sending the sweep's value for this epoch (if any).
 
     The messages are the dataset's prompts (``system``, and the ``user`` template filled from
     the item's text fields in the sample metadata; default: the paper's NLI prompts).
     ``dataset`` (a :class:`DatasetRef` as a dict) is made known to the model for this sample
-    only, so the offline participants answer from the dataset the task runs.
+    only, so the offline participants answer from the dataset the task runs.  ``estimator``
+    (``logprobs`` / ``verbalized``; None: sampling) is recorded on the sample, and ``request``
+    holds the generation settings it sends every time (``logprobs=True, top_logprobs=20``).
 
     Records on ``state.metadata`` the settings in effect: ``sweep`` (None, ``temperature``
     or ``top_p``), ``temperature`` and ``top_p`` (the swept value; otherwise whatever the
@@ -216,9 +228,11 @@ def annotate(
     ref = DatasetRef.from_dict(dataset) if dataset else None
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        settings: dict[str, float] = {}
+        settings: dict[str, object] = dict(request or {})
         if sweep is not None and values is not None:
             settings[sweep] = sweep_value(values, state.epoch)
+        if estimator is not None:
+            state.metadata[ESTIMATOR_KEY] = estimator
         state.metadata["sweep"] = sweep
         for name in SWEEPS:
             state.metadata[name] = settings[name] if name in settings else _configured(name)
@@ -241,35 +255,60 @@ def annotation_task(
     epochs: int,
     version: int,
     scorer_name: str = "annotation_scorer",
+    estimator: str | None = None,
 ) -> Task:
-    """The annotation task over any dataset (what every ``@task`` here returns)."""
+    """The annotation task over any dataset (what every ``@task`` here returns).
+
+    ``estimator`` (``sampling``, the default; ``logprobs``; ``verbalized``): how a reply gives
+    the item's distribution (:mod:`inspect_partynli.estimators`).  The two others send their
+    own prompt variant, are read by :func:`~inspect_partynli.estimators.scoring.estimator_scorer`
+    and are recorded in the task and sample metadata; ``logprobs`` is refused up front on a
+    provider that returns no log-probabilities.
+    """
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     dataset.subset(subset)  # an unknown subset names the choices
     values = sweep_schedule(sweep, tmax)
     sweep = None if values is None else sweep
+    estimator = check_estimator(estimator)
 
     from . import scorer as scorers
+    from .estimators.scoring import estimator_scorer
 
     space = dataset.space
-    score = (
-        scorers.livenli_scorer()
-        if scorer_name == "livenli_scorer"
-        else scorers.annotation_scorer(
-            labels=list(space.labels),
-            synonyms={label: list(words) for label, words in space.synonyms.items()},
-            multi_label=space.multi_label,
-        )
-    )
+    space_args = {
+        "labels": list(space.labels),
+        "synonyms": {label: list(words) for label, words in space.synonyms.items()},
+        "multi_label": space.multi_label,
+    }
     ref = dataset.ref.as_dict()
-    return Task(
-        dataset=MemoryDataset(dataset_samples(dataset, subset), name=f"{dataset.name}-{subset}"),
-        solver=annotate(sweep, values, dataset.prompt.system, dataset.prompt.user, ref),
+    samples = dataset_samples(dataset, subset)
+    prompt = dataset.prompt
+    system, user, prompt_version = prompt.system, prompt.user, prompt.version
+    extra: dict[str, Any] = {}  # an estimator's solver arguments (none for sampling)
+    if estimator == DEFAULT_ESTIMATOR:
+        score = (
+            scorers.livenli_scorer()
+            if scorer_name == "livenli_scorer"
+            else scorers.annotation_scorer(**space_args)
+        )
+    else:
+        if estimator == "logprobs":
+            check_logprobs_support(active_model())
+        variant = estimator_prompt(estimator, system, user, space.labels)
+        system, user, prompt_version = variant.system, variant.user, variant.version
+        extra = {"estimator": estimator, "request": ESTIMATOR_REQUESTS.get(estimator, {})}
+        score = estimator_scorer(estimator, **space_args)
+        for sample in samples:
+            sample.metadata["prompt_version"] = prompt_version
+    task = Task(
+        dataset=MemoryDataset(samples, name=f"{dataset.name}-{subset}"),
+        solver=annotate(sweep, values, system, user, ref, **extra),
         scorer=score,
         epochs=Epochs(epochs, reducer=[]),
         version=version,
         metadata={
-            "prompt_version": dataset.prompt.version,
+            "prompt_version": prompt_version,
             "subset": subset,
             "sweep": sweep,
             "tmax": None if values is None else float(DEFAULT_SWEEP_MAX if tmax is None else tmax),
@@ -279,6 +318,9 @@ def annotation_task(
             "populations": list(dataset.populations),
         },
     )
+    if estimator != DEFAULT_ESTIMATOR:  # a sampling run's header stays as it was
+        task.metadata[ESTIMATOR_KEY] = estimator
+    return task
 
 
 def _for_inspect(build):  # noqa: ANN001, ANN202
@@ -296,6 +338,7 @@ def livenli(
     sweep: str | None = None,
     tmax: float | None = None,
     epochs: int = DEFAULT_EPOCHS,
+    estimator: str = DEFAULT_ESTIMATOR,
 ) -> Task:
     """PartyNLI annotation of LiveNLI: every epoch is one annotation of every item.
 
@@ -308,13 +351,16 @@ def livenli(
             uses the e-th of 10 values over ``[0.05 * tmax, 0.95 * tmax]``, wrapping after 10.
         epochs: annotations per item (default 5); ``--epochs`` on the command line overrides
             it.  Every epoch is kept: the task has no epoch reducer.
+        estimator: how a reply gives the item's distribution: ``sampling`` (the paper: one
+            label per epoch), ``logprobs`` (first-token log-probabilities) or ``verbalized``
+            (stated probabilities); see docs/estimators.md.
     """
 
     def build() -> Task:
         dataset = load_dataset("livenli", data=data)
         built = annotation_task(
             dataset, subset=subset, sweep=sweep, tmax=tmax, epochs=epochs,
-            version=TASK_VERSIONS["livenli"], scorer_name="livenli_scorer",
+            version=TASK_VERSIONS["livenli"], scorer_name="livenli_scorer", estimator=estimator,
         )  # fmt: skip
         csv = dataset.ref.path
         # the file's digest as before the dataset layer (warns when it is not upstream)
@@ -332,6 +378,7 @@ def varierr(
     sweep: str | None = None,
     tmax: float | None = None,
     epochs: int = DEFAULT_EPOCHS,
+    estimator: str = DEFAULT_ESTIMATOR,
 ) -> Task:
     """PartyNLI annotation of VariErr-NLI (500 MNLI items; the paper's prompts with premise =
     ``context`` and hypothesis = ``statement``).
@@ -341,7 +388,7 @@ def varierr(
             then the user cache, then a verified download).
         subset: ``all`` (500 items), ``ambiguous`` (236 with ``has_ambiguity``) or ``errors``
             (119 with ``error_labels``).
-        sweep, tmax, epochs: as for ``inspect_partynli/livenli``.
+        sweep, tmax, epochs, estimator: as for ``inspect_partynli/livenli``.
 
     Samples carry the ``varierr`` annotators' distribution (``human_distribution``) and the
     ``varierr_validated`` and ``chaosnli`` counts.
@@ -349,7 +396,7 @@ def varierr(
     return _for_inspect(
         lambda: annotation_task(
             load_dataset("varierr", data=data), subset=subset, sweep=sweep, tmax=tmax,
-            epochs=epochs, version=TASK_VERSIONS["varierr"],
+            epochs=epochs, version=TASK_VERSIONS["varierr"], estimator=estimator,
         )  # fmt: skip
     )
 
@@ -362,17 +409,19 @@ def annotate_dataset(
     sweep: str | None = None,
     tmax: float | None = None,
     epochs: int = DEFAULT_EPOCHS,
+    estimator: str = DEFAULT_ESTIMATOR,
 ) -> Task:
     """PartyNLI annotation of any dataset: ``-T dataset=CARD.yaml`` (a dataset card, see
     docs/datasets.md), or a built-in name (``livenli``, ``varierr``; ``data`` then locates
-    its file).  ``subset``, ``sweep``, ``tmax`` and ``epochs`` as for the other tasks."""
+    its file).  ``subset``, ``sweep``, ``tmax``, ``epochs`` and ``estimator`` as for the other
+    tasks."""
 
     def build() -> Task:
         if not dataset:
             raise UsageError("inspect_partynli/annotate needs -T dataset=CARD.yaml")
         return annotation_task(
             load_dataset(dataset, data=data), subset=subset, sweep=sweep, tmax=tmax,
-            epochs=epochs, version=TASK_VERSIONS["annotate"],
+            epochs=epochs, version=TASK_VERSIONS["annotate"], estimator=estimator,
         )  # fmt: skip
 
     return _for_inspect(build)

@@ -19,14 +19,19 @@ from .base import (
     probability_key,
 )
 from .logprobs import FAILURES as LOGPROBS_FAILURES
+from .logprobs import REQUEST as LOGPROBS_REQUEST
 from .logprobs import TOP_LOGPROBS, read_first_token, read_logprobs
 from .prompts import EstimatorPrompt, estimator_prompt, split_request
 from .verbalized import FAILURES as VERBALIZED_FAILURES
 from .verbalized import parse_verbalized
 
+#: Generation settings each estimator sends with every request (sampling and verbalized: none).
+ESTIMATOR_REQUESTS: dict[str, dict[str, object]] = {"logprobs": LOGPROBS_REQUEST}
+
 __all__ = [
     "DEFAULT_ESTIMATOR",
     "ESTIMATORS",
+    "ESTIMATOR_REQUESTS",
     "ESTIMATOR_KEY",
     "LOGPROBS_FAILURES",
     "PROBABILITY_PREFIX",

@@ -102,8 +102,7 @@ def item_distributions(
         probabilities = probabilities[probabilities.notna().all(axis=1)]
         grouped = probabilities.groupby(parsed.loc[probabilities.index, "sent_id"].astype(str))
         mean = grouped.mean()
-        distribution = mean.to_numpy(dtype=float)
-        distribution = distribution / distribution.sum(axis=1, keepdims=True)
+        distribution = mean.to_numpy(dtype=float)  # rows sum to 1 (each reply's does)
         per_epoch = grouped.size().to_numpy(dtype=float)
         spread = grouped.std(ddof=ddof).mean(axis=1).to_numpy(dtype=float)
         items = mean.index.to_numpy(dtype=str)

@@ -32,6 +32,8 @@ from .base import Estimate, normalise_word, normalised
 ESTIMATOR = "logprobs"
 #: Candidates requested per token (the most OpenAI-compatible APIs allow).
 TOP_LOGPROBS = 20
+#: What every request of this estimator sends besides the prompts.
+REQUEST: dict[str, object] = {"logprobs": True, "top_logprobs": TOP_LOGPROBS}
 #: Failure categories of this estimator, in one place.
 FAILURES: tuple[str, ...] = ("no_logprobs", "no_label_logprobs")
 #: Leading characters that tokenizers use to mark a leading space.

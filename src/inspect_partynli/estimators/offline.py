@@ -44,6 +44,7 @@ def sharpen(probabilities: Sequence[float], temperature: float = 1.0) -> tuple[f
     ps = [float(p) for p in probabilities]
     if any(p < 0 or not math.isfinite(p) for p in ps) or not math.fsum(ps) > 0:
         raise ValueError(f"not a distribution: {ps!r}")
+    ps = list(normalised(ps))  # equal distributions from different counts: equal floats
     if temperature == 0:
         best = max(ps)
         return normalised([1.0 if p == best else 0.0 for p in ps])

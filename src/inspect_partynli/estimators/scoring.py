@@ -22,9 +22,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from inspect_ai.scorer import Score
+from inspect_ai.scorer import Score, Scorer, Target, scorer
+from inspect_ai.solver import TaskState
 
-from ..labels import ERROR_LABEL, LabelSpace
+from ..labels import ERROR_LABEL, NO_ANNOTATION, NO_ANNOTATION_KEY, LabelSpace
+from ..scorer import METRICS, no_annotation_score, space_of
 from .base import ESTIMATOR_KEY, Estimate
 from .logprobs import read_logprobs
 from .verbalized import parse_verbalized
@@ -95,3 +97,37 @@ def read_reply(estimator: str, output: Any, space: LabelSpace) -> Estimate:
         return read_logprobs(getattr(first, "logprobs", None), space)
     completion = output.completion if output is not None else ""
     return parse_verbalized(completion, space, stop_reason=getattr(first, "stop_reason", None))
+
+
+@scorer(metrics=METRICS)
+def estimator_scorer(
+    estimator: str = "logprobs",
+    labels: list[str] | None = None,
+    synonyms: dict[str, list[str]] | None = None,
+    multi_label: str | None = None,
+) -> Scorer:
+    """Read each reply by ``estimator`` (``logprobs`` or ``verbalized``) over a dataset's labels
+    (default: the study's NLI labels); the label space is recorded with the scorer in the log,
+    so ``inspect score`` can re-score it.  Never raises: a reply that cannot be read is a Score
+    with ``parsed`` 0 and a failure category.  The metrics are the annotation scorer's (``js``
+    and ``agree`` on the mean distribution over the epochs)."""
+    if estimator not in ("logprobs", "verbalized"):
+        raise ValueError(f"estimator_scorer reads logprobs or verbalized, not {estimator!r}")
+    space = space_of(labels, synonyms, multi_label)
+
+    async def score(state: TaskState, target: Target) -> Score:
+        metadata = getattr(state, "metadata", None)
+        output = getattr(state, "output", None)
+        if output is not None and (output.metadata or {}).get(NO_ANNOTATION_KEY) == NO_ANNOTATION:
+            return no_annotation_score(metadata)
+        choices = getattr(output, "choices", None) or []
+        stop_reason = choices[0].stop_reason if choices else None
+        try:
+            estimate = read_reply(estimator, output, space)
+        except Exception as exc:  # noqa: BLE001 - the contract is "never raises"
+            detail = f"scorer error: {type(exc).__name__}: {exc}"
+            estimate = Estimate(estimator, space.labels, failure="parser_error", detail=detail)
+        completion = output.completion if output is not None else ""
+        return estimate_score(estimate, metadata, completion=completion, stop_reason=stop_reason)
+
+    return score

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from .base import DEFAULT_ESTIMATOR, ESTIMATOR_KEY, PROBABILITY_PREFIX
+from .base import DEFAULT_ESTIMATOR, ESTIMATOR_KEY, PROBABILITY_PREFIX, probability_key
 
 #: The annotation-table column naming a row's estimator (absent or blank: ``sampling``).
 ESTIMATOR_COLUMN = ESTIMATOR_KEY
@@ -32,6 +32,17 @@ def estimate_columns(value: Mapping[str, Any]) -> dict[str, Any]:
         if key in (ESTIMATOR_COLUMN, OTHER_MASS_COLUMN, RAW_SUM_COLUMN)
         or key.startswith(PROBABILITY_PREFIX)
     }
+
+
+def estimate_of(value: object, labels: Sequence[str]) -> list[float] | None:
+    """The distribution of an estimator's ``Score.value`` in ``labels`` order (None for a
+    sampling score, a failure, or a value without every ``p_<label>``)."""
+    if not isinstance(value, Mapping) or not value.get(ESTIMATOR_COLUMN):
+        return None
+    try:
+        return [float(value[probability_key(label)]) for label in labels]
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def with_estimate_columns(
