@@ -260,3 +260,32 @@ def test_card_error_in_inspect_is_one_message(tmp_path):
     assert "prompt.user: placeholder {body} names no column" in error.value.message
     with pytest.raises(UsageError, match="needs -T dataset=CARD.yaml"):
         annotate_dataset()
+
+
+# --- studies name their dataset ------------------------------------------------------------
+
+
+def test_varierr_offline_study_and_the_dataset_key(tmp_path, card):
+    from inspect_partynli.study import StudyError, configurations, load_study, resolve_study_path
+    from inspect_partynli.study.running import study_items, study_task
+
+    study = load_study(resolve_study_path("varierr-offline"))
+    assert (study.dataset, study.subset, study.epochs) == ("varierr", "all", 4)
+    assert study_items(study) == 500
+    (config,) = configurations(study)
+    args = config.task_args(study)
+    assert args["dataset"] == "varierr"
+    task = study_task(args)
+    assert task.metadata["dataset"]["name"] == "varierr" and len(task.dataset) == 500
+    # a card, relative to the study file; and subsets checked against the dataset
+    (tmp_path / "study.yaml").write_text(
+        f"task: {{dataset: {card.relative_to(tmp_path)}}}\nmodels: [{{id: partynli/annotators}}]\n"
+    )
+    carded = load_study(tmp_path / "study.yaml")
+    assert carded.dataset == str(card) and study_items(carded) == 3
+    (tmp_path / "bad.yaml").write_text(
+        "task: {dataset: varierr, subset: chaosnli}\nmodels: [{id: partynli/annotators}]\n"
+    )
+    with pytest.raises(StudyError, match="task.subset: unknown subset 'chaosnli'; choose one of "
+                       "all, ambiguous, errors"):  # fmt: skip
+        load_study(tmp_path / "bad.yaml")

@@ -43,6 +43,8 @@ class Configuration:
         args: dict[str, Any] = {"subset": study.subset, "epochs": self.epochs}
         if study.data is not None:
             args["data"] = study.data
+        if study.dataset is not None:
+            args["dataset"] = study.dataset
         if self.sweep is not None:
             args.update(sweep=self.sweep, tmax=self.tmax)
         if self.estimator is not None:

@@ -44,19 +44,33 @@ def study_items(study: Study) -> int:
 
     Loads LiveNLI exactly as the task will (so a missing file is reported before any run).
     """
-    from ..livenli_data import DataNotFoundError, load_livenli, subset_uids
+    from ..datasets import DataNotFoundError, load_dataset
 
     try:
-        frame = load_livenli(study.data)
+        dataset = load_dataset(study.dataset or "livenli", data=study.data)
     except DataNotFoundError as error:
         raise DataNotFoundError(f"{error} In a study file, the path goes in task.data.") from None
-    return len(subset_uids(frame, study.subset))
+    return len(dataset.subset(study.subset))
+
+
+def study_task(args: dict[str, Any]) -> Any:
+    """The task of a study's run: ``livenli``, ``varierr``, or ``annotate`` for a card."""
+    from ..task import annotate_dataset, livenli, varierr
+
+    args = dict(args)
+    dataset = args.pop("dataset", None)
+    if dataset in (None, "livenli"):
+        return livenli(**args)
+    if dataset == "varierr":
+        return varierr(**args)
+    return annotate_dataset(dataset=dataset, **args)
 
 
 def _differences(header: Any, config: Configuration, study: Study) -> list[str]:
     """What differs between a log's run and ``config`` (empty: the log is one of its runs)."""
     wanted = {"model": config.model.id, "epochs": config.epochs, **config.task_args(study)}
     wanted.pop("data", None)  # the same data may be named differently
+    wanted.pop("dataset", None)  # the task name and the dataset ref in the header say it
     found = {
         "model": header.eval.model,
         "epochs": header.eval.config.epochs,
@@ -307,15 +321,13 @@ def run_one(
     """One configuration through ``eval_set`` into its folder; never raises but Ctrl-C."""
     from inspect_ai import eval_set
 
-    from ..task import livenli
-
     config = run.config
     state = "finished, checking" if run.done else f"{run.requests} requests"
     _progress(f"[{index}/{total}] {config.slug}: {config.model.id} ({state})")
     make_dirs(run.log_dir)
     try:
         success, logs = eval_set(
-            tasks=[livenli(**config.task_args(study))],
+            tasks=[study_task(config.task_args(study))],
             log_dir=str(run.log_dir),
             model=config.model.id,
             model_args=dict(config.model.args),

@@ -33,7 +33,7 @@ STUDY_KEYS = (
     "sizes",
     "estimators",
 )
-TASK_KEYS = ("data", "subset")
+TASK_KEYS = ("dataset", "data", "subset")
 MODEL_KEYS = (
     "id", "name", "participant", "num_params", "args", "base_url", "max_connections", "prices",
 )  # fmt: skip
@@ -124,6 +124,8 @@ class Study:
     path: Path | None = None
     data: str | None = None
     subset: str = "all"
+    #: ``livenli`` (None), ``varierr`` or a dataset card's path (see docs/datasets.md).
+    dataset: str | None = None
     epochs: int = DEFAULT_EPOCHS
     log_dir: str | None = None
     max_connections: int | None = None

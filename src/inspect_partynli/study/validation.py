@@ -50,6 +50,12 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _PATH_ARG = re.compile(r"^(path|data|.+_path|.+_file|.+_dir)$")
 
 
+#: Subsets each built-in dataset's task takes (a card has only ``all``).
+DATASET_SUBSETS: dict[str, tuple[str, ...]] = {
+    "livenli": SUBSETS,
+    "varierr": ("all", "ambiguous", "errors"),
+}
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """A safe YAML loader that refuses duplicate keys (PyYAML keeps the last silently)."""
 
@@ -257,7 +263,7 @@ class _Checker:
             return None
         stem = slug(self.path.stem) if self.path else "study"
         name = self.string(root.get("name", stem), "name") or stem
-        data, subset = self.task(root.get("task", {}))
+        data, subset, dataset = self.task(root.get("task", {}))
         epochs = self.positive_int(root.get("epochs", DEFAULT_EPOCHS), "epochs") or DEFAULT_EPOCHS
         log_dir = self.optional(root, "log_dir", _TOP, self.string)
         max_connections = self.optional(root, "max_connections", _TOP, self.positive_int)
@@ -282,6 +288,7 @@ class _Checker:
             path=self.path,
             data=data,
             subset=subset,
+            dataset=dataset,
             epochs=epochs,
             log_dir=log_dir,
             max_connections=max_connections,
@@ -297,19 +304,31 @@ class _Checker:
             self.unique_slugs(study)
         return study
 
-    def task(self, value: Any) -> tuple[str | None, str]:
+    def task(self, value: Any) -> tuple[str | None, str, str | None]:
         task = self.mapping(value if value is not None else {}, "task", TASK_KEYS)
         if task is None:
-            return None, "all"
+            return None, "all", None
         data = self.optional(task, "data", "task", self.string)
         if data is not None:
             data = self.input_path(data, "task.data", raw=task["data"])
+        dataset = self.optional(task, "dataset", "task", self.string)
+        if dataset is not None:
+            from ..datasets import BUILTIN, is_card
+
+            if is_card(dataset):
+                dataset = self.input_path(dataset, "task.dataset", raw=task["dataset"])
+            elif dataset not in BUILTIN:
+                self.error(
+                    "task.dataset",
+                    f"unknown dataset {dataset!r}; choose {', '.join(BUILTIN)} or a card (.yaml)",
+                )
+        subsets = DATASET_SUBSETS.get(dataset or "livenli", ("all",))
         subset = self.string(task.get("subset", "all"), "task.subset") or "all"
-        if subset not in SUBSETS:
+        if subset not in subsets:
             self.error(
-                "task.subset", f"unknown subset {subset!r}; choose one of {', '.join(SUBSETS)}"
+                "task.subset", f"unknown subset {subset!r}; choose one of {', '.join(subsets)}"
             )
-        return data, subset
+        return data, subset, dataset
 
     def model(self, value: Any, where: str, keys: Sequence[str], *, family: str | None = None):
         raw = self.mapping(value, where, keys)
