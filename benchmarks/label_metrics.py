@@ -9,9 +9,11 @@ RANDOM MIX of 1,000 draws of 10:
 * 2M annotations (2,000 participants): doubling the data should cost at most 2.2x the time.
 
 Each scale runs in a fresh subprocess so its peak RSS (``resource.getrusage``) is its own.
-Needs LiveNLI (``INSPECT_PARTYNLI_DATA``) for the human reference.  Run:
+``--baseline COMMIT`` also runs every scale with the package as it was at ``COMMIT`` (in the
+same run, same data) and prints the time ratio now / baseline per scale.  Needs LiveNLI
+(``INSPECT_PARTYNLI_DATA``) for the human reference.  Run:
 
-    INSPECT_PARTYNLI_DATA=../shared/data python benchmarks/label_metrics.py
+    INSPECT_PARTYNLI_DATA=../shared/data python benchmarks/label_metrics.py --baseline 5cd4082
 
 ``--rows N`` instead measures the whole command at scale (issue 13): it writes a seeded
 PartyNLI Parquet file of about N annotations (122 items x N/976 participants x 8 trials, every
@@ -34,6 +36,7 @@ import time
 
 import numpy as np
 import pandas as pd
+from _baseline import baseline_source, environment
 from paired import Side, load_note, paired, report, spread
 
 SCALES = {  # name: (participants, trials)
@@ -96,19 +99,39 @@ def synthetic_table(uids: list[str], participants: int, trials: int, seed: int =
     return conform(frame)
 
 
-def run_scale(name: str, draws: int, k: int) -> dict:
+def _engine():
+    """``(prepare, default_settings, Setting, evaluate_many, random_mix, human, uids)`` of the
+    package on ``PYTHONPATH``: the analysis package, or (a baseline before it) settings.py."""
     from inspect_partynli.livenli_data import load_livenli
-    from inspect_partynli.settings import (
-        Setting,
-        default_settings,
-        evaluate_many,
-        prepare,
-        random_mix,
-    )
 
-    participants, trials = SCALES[name]
     livenli = load_livenli()
     uids = sorted(livenli["uid"].unique())
+    try:
+        from inspect_partynli import analysis
+    except ImportError:  # the package before the analysis/ split
+        from inspect_partynli import settings
+
+        def evaluate(coded, settings_, human):
+            return settings.evaluate_many(coded, settings_, "livenli", "all", livenli)
+
+        def mix(coded, group, human, **kwargs):
+            return settings.random_mix(coded, group, "livenli", "all", livenli, **kwargs)
+
+        return (settings.prepare, settings.default_settings, settings.Setting, evaluate, mix,
+                None, uids)  # fmt: skip
+    from inspect_partynli.datasets import load_dataset
+
+    dataset = load_dataset("livenli")
+    human = analysis.reference(dataset)
+    return (
+        lambda table: analysis.prepare(table, dataset.labels), analysis.default_settings,
+        analysis.Setting, analysis.evaluate_many, analysis.random_mix, human, uids,
+    )  # fmt: skip
+
+
+def run_scale(name: str, draws: int, k: int) -> dict:
+    prepare, default_settings, Setting, evaluate_many, random_mix, human, uids = _engine()
+    participants, trials = SCALES[name]
     table = synthetic_table(uids, participants, trials)
     rss_data = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     timings = {}
@@ -118,11 +141,11 @@ def run_scale(name: str, draws: int, k: int) -> dict:
     timings["prepare"] = time.perf_counter() - start
     step = time.perf_counter()
     settings = default_settings(coded)
-    rows = evaluate_many(coded, settings, "livenli", "all", livenli)
+    rows = evaluate_many(coded, settings, human)
     timings["single+mix"] = time.perf_counter() - step
     step = time.perf_counter()
     group = Setting("all", "random_mix", tuple(coded.units["unit"]))
-    mixes = random_mix(coded, group, "livenli", "all", livenli, draws=draws, k=k, seed=0)
+    mixes = random_mix(coded, group, human, draws=draws, k=k, seed=0)
     timings["random_mix"] = time.perf_counter() - step
     total = time.perf_counter() - start
     cpu = time.process_time() - cpu_start
@@ -234,6 +257,10 @@ def main() -> int:
     parser.add_argument("--scales", nargs="+", default=list(SCALES), choices=sorted(SCALES))
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--k", type=int, default=10)
+    parser.add_argument(
+        "--baseline", metavar="COMMIT",
+        help="also run every scale with the package at COMMIT and print the ratios",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.rows:
         return run_rows(args.rows, args.pairs, args.folder)
@@ -243,13 +270,19 @@ def main() -> int:
     results = {}
     load = os.getloadavg()[0]
     print(f"{os.cpu_count()} CPUs, load average {load:.1f} (wall times grow with other load)")
-    for name in args.scales:
+    baseline = baseline_source(args.baseline) if args.baseline else None
+
+    def measure(name: str, source) -> dict:
         command = [sys.executable, __file__, "--scale", name, "--draws", str(args.draws)]
-        output = subprocess.run(command + ["--k", str(args.k)], capture_output=True, text=True)
+        output = subprocess.run(command + ["--k", str(args.k)], capture_output=True, text=True,
+                                env=environment(source))  # fmt: skip
         if output.returncode != 0:
             print(output.stderr, file=sys.stderr)
-            return output.returncode
-        result = json.loads(output.stdout.strip().splitlines()[-1])
+            raise SystemExit(output.returncode)
+        return json.loads(output.stdout.strip().splitlines()[-1])
+
+    for name in args.scales:
+        result = measure(name, None)
         results[name] = result
         steps = ", ".join(f"{step} {secs:.2f}s" for step, secs in result["timings"].items())
         print(
@@ -258,6 +291,20 @@ def main() -> int:
             f"{result['cpu_seconds']:.2f} s CPU ({steps}); peak RSS {result['peak_rss_mb']:.0f} MB "
             f"({result['rss_after_data_mb']:.0f} MB after building the table)"
         )
+        if baseline is not None:  # interleaved, best of three each: fair under shared CPUs
+            runs = {"now": [result], "baseline": []}
+            for which in ("baseline", "now", "baseline", "now", "baseline"):
+                runs[which].append(measure(name, baseline if which == "baseline" else None))
+            best = {w: {k: min(r[k] for r in rs) for k in ("seconds", "cpu_seconds")}
+                    for w, rs in runs.items()}  # fmt: skip
+            same = abs(runs["baseline"][0]["mix_all_H"] - result["mix_all_H"]) < 1e-12
+            print(
+                f"{'':>5}  baseline {args.baseline}: {best['baseline']['seconds']:.2f} s wall, "
+                f"{best['baseline']['cpu_seconds']:.2f} s CPU; now/baseline = "
+                f"{best['now']['seconds'] / best['baseline']['seconds']:.2f} wall, "
+                f"{best['now']['cpu_seconds'] / best['baseline']['cpu_seconds']:.2f} CPU "
+                f"(<= 1.0: no slower); same MIX all H: {same}"
+            )
     if "1M" in results and "2M" in results:
         ratio = results["2M"]["seconds"] / results["1M"]["seconds"]
         print(f"doubling 1M -> 2M annotations costs {ratio:.2f}x the time (goal <= 2.2x)")

@@ -45,3 +45,11 @@ def fixture_csv() -> Path:
     if not FIXTURE_CSV.is_file():
         pytest.fail(f"PartyNLI fixture not found at {FIXTURE_CSV}")
     return FIXTURE_CSV
+
+
+@pytest.fixture(scope="session")
+def livenli_dataset():
+    """LiveNLI as a dataset (the interface the analysis, explanations and report take)."""
+    from inspect_partynli.datasets import load_dataset
+
+    return load_dataset("livenli", data=DATA_DIR)

@@ -8,8 +8,8 @@ import math
 import pandas as pd
 import pytest
 
+from inspect_partynli.analysis import CI_KEYS, METRIC_KEYS
 from inspect_partynli.cli import main
-from inspect_partynli.settings import CI_KEYS, METRIC_KEYS
 
 
 def _run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -123,3 +123,25 @@ def test_metrics_missing_source_and_no_matching_items(capsys, tmp_path):
                   "class_simple": "true"}).to_csv(other, index=False)  # fmt: skip
     code, _, err = _run(capsys, "metrics", str(other))
     assert code == 2 and "no matching items" in err and err.count("\n") == 1
+
+
+def test_humans_of_varierr(capsys):
+    """Issue 9: VariErr's annotators (4 per item, idk left out, several labels -> either) have
+    mean entropy 0.418 (std 0.338) over the 500 items; plus the validated and ChaosNLI rows."""
+    rows = {row["population"]: row for row in _json(capsys, "humans", "--dataset", "varierr")}
+    assert list(rows) == ["varierr", "varierr_validated", "chaosnli"]
+    assert rows["varierr"]["n_items"] == 500 and rows["chaosnli"]["n_items"] == 500
+    assert round(rows["varierr"]["H"], 3) == 0.418 and round(rows["varierr"]["H_std"], 3) == 0.338
+    assert rows["varierr"]["alpha"] is not None and rows["chaosnli"]["alpha"] is None
+    (only,) = _json(capsys, "humans", "--dataset", "varierr", "--reference", "chaosnli")
+    assert only["population"] == "chaosnli"
+    code, _, err = _run(capsys, "humans", "--dataset", "varierr", "--reference", "mnli")
+    assert code == 2 and "unknown reference 'mnli' for dataset varierr" in err
+
+
+def test_humans_conventions_from_the_command_line(capsys):
+    (paper,) = _json(capsys, "humans", "--reference", "livenli")
+    (bits,) = _json(capsys, "humans", "--reference", "livenli", "--log-base", "2")
+    assert bits["H"] == pytest.approx(paper["H"] / math.log(2))
+    code, _, err = _run(capsys, "humans", "--ddof", "-1")
+    assert code == 2 and "ddof must be a whole number >= 0" in err

@@ -117,11 +117,11 @@ def test_participants_without_explanations_are_an_error(small_csv, capsys):
     )
 
 
-def test_humans_already_in_the_sources_are_not_added_twice(small_csv, livenli, capsys):
+def test_humans_already_in_the_sources_are_not_added_twice(small_csv, livenli_dataset, capsys):
+    from inspect_partynli.analysis import human_table
     from inspect_partynli.annotation_schema import conform
-    from inspect_partynli.livenli_data import human_annotation_table
 
-    humans = human_annotation_table(livenli)
+    humans = human_table(livenli_dataset)
     humans = humans[humans["sent_id"].isin(["108083c", "28507n"])]
     models = conform(pd.read_csv(small_csv))  # fills `parsed`, as `partynli export` writes it
     pd.concat([models, humans]).to_csv(small_csv, index=False)
@@ -129,9 +129,8 @@ def test_humans_already_in_the_sources_are_not_added_twice(small_csv, livenli, c
                  "--no-tfidf", "--format", "json"])  # fmt: skip
     assert code == 0
     captured = capsys.readouterr()
-    assert "the sources hold 20 human annotation(s); LiveNLI workers not added again" in (
-        captured.err
-    )
+    said = "the sources hold 20 human annotation(s); the livenli annotators are not added again"
+    assert said in captured.err
     rows = {(r["group"], r["metric"]): r for r in json.loads(captured.out)}
     assert rows[("humans", "wc")]["n"] == 20 and rows[("participants", "wc")]["n"] == 10
 

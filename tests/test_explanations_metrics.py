@@ -7,11 +7,13 @@ Exact numbers come from a table-driven fake encoder; one test runs the real offl
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from inspect_partynli.analysis import human_table
 from inspect_partynli.annotation_schema import conform
 from inspect_partynli.errors import UsageError
 from inspect_partynli.explanations import (
@@ -26,7 +28,6 @@ from inspect_partynli.explanations import (
     resolve_style_encoder,
 )
 from inspect_partynli.explanations.encoders import fallback_model_path
-from inspect_partynli.livenli_data import human_annotation_table
 
 SUMMARY_KEYS = ["group", "kind", "metric", "representation", "encoder",
                 "n", "median", "q1", "q3", "mean", "p_value"]  # fmt: skip
@@ -69,12 +70,14 @@ def minilm():
     return encoder
 
 
-ITEMS = pd.DataFrame(
-    {
-        "uid": ["u1", "u2"],
-        "premise": ["The cat sat.", "It rains."],
-        "hypothesis": ["A cat.", "Wet."],
-    }
+#: A two-item dataset: what the explanation metrics read of a dataset (its items' text fields).
+ITEMS = SimpleNamespace(
+    name="tiny",
+    items=pd.DataFrame(
+        {"premise": ["The cat sat.", "It rains."], "hypothesis": ["A cat.", "Wet."]},
+        index=pd.Index(["u1", "u2"], name="item_id"),
+    ),
+    text_fields=("premise", "hypothesis"),
 )
 
 
@@ -190,7 +193,7 @@ def test_pool_by_experiment_and_input_errors(tmp_path):
     )  # fmt: skip
     pools = unset[unset["kind"] == "pool"]
     assert set(pools["group"]) == {"humans", "temperature=default", "temperature=0.7"}
-    with pytest.raises(UsageError, match="not in LiveNLI"):
+    with pytest.raises(UsageError, match="not in tiny"):
         bad = tiny_table()
         bad.loc[0, "sent_id"] = "nope"
         explanation_metrics(bad, ITEMS, encoder="none", style_encoder="none", notify=None)
@@ -268,9 +271,9 @@ def test_stderr_note_by_default(capsys):
     assert err.count("\n") == 1 and "style metrics skipped" in err
 
 
-def test_real_minilm_on_twenty_explanations(livenli, fixture_csv, minilm, tmp_path):
+def test_real_minilm_on_twenty_explanations(livenli_dataset, fixture_csv, minilm, tmp_path):
     models = conform(pd.read_csv(fixture_csv))
-    humans = human_annotation_table(livenli)
+    humans = human_table(livenli_dataset)
     uids = ["108083c", "28507n"]
     table = pd.concat(
         [humans[humans["sent_id"].isin(uids)], models[models["sent_id"].isin(uids)]],
@@ -279,7 +282,7 @@ def test_real_minilm_on_twenty_explanations(livenli, fixture_csv, minilm, tmp_pa
     assert 15 <= len(table) <= 40
     notes: list[str] = []
     per_explanation, per_group, summary = explanation_metrics(
-        table, livenli, encoder=minilm, style_encoder="no-such/style", cache_dir=tmp_path,
+        table, livenli_dataset, encoder=minilm, style_encoder="no-such/style", cache_dir=tmp_path,
         progress=False, notify=notes.append,
     )  # fmt: skip
     assert notes and "style metrics skipped" in notes[0]

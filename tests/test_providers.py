@@ -226,8 +226,21 @@ def test_replay_bad_files(tmp_path, ministral):
     with pytest.raises(SourceError, match="replay file not found"):
         read_annotations_file(tmp_path / "none.csv")
     path = _write(ministral.drop(columns=["trial", "class_multi"]), tmp_path / "short.csv")
-    with pytest.raises(SourceError, match=r"missing column\(s\) trial, class_multi"):
+    with pytest.raises(SourceError, match=r"missing column\(s\) trial \(needs sent_id, "):
         read_annotations_file(path)
+
+
+def test_replay_reads_what_the_analysis_reads(tmp_path, ministral):
+    """One PartyNLI reader: a file with only the required columns replays (its class_multi is
+    its class_simple, its explanations empty), exactly as `partynli metrics` reads it."""
+    from inspect_partynli.annotations import read_partynli_file
+
+    slim = ministral[["sent_id", "participant", "trial", "class_simple"]]
+    path = _write(slim, tmp_path / "slim.csv")
+    frame = read_annotations_file(path)
+    pd.testing.assert_frame_equal(frame, read_partynli_file(path))
+    assert (frame["class_multi"] == frame["class_simple"]).all()
+    assert (frame["explanation"] == "").all() and frame["sent_id"].map(type).eq(str).all()
 
 
 @pytest.mark.parametrize(

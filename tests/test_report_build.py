@@ -225,7 +225,7 @@ def test_explanation_figures_with_stub_encoder(tmp_path, fixture_csv, livenli):
     )  # fmt: skip
     out = result.out_dir
     assert [w for w, _ in result.skipped] == [
-        "Table 2 over the 50 ChaosNLI items", "Table 2, chaosnli columns",
+        "Table 2 over the 50 items of subset chaosnli", "Table 2, chaosnli columns",
     ]  # fmt: skip
     for name in ("figure4_left", "figure4_right", "figure1", "figure11"):
         assert (out / f"{name}.png").read_bytes()[:8] == PNG_MAGIC, name
@@ -426,7 +426,7 @@ def test_report_of_the_chaosnli_items_with_declared_groups(tmp_path, fixture_csv
     out = result.out_dir
     markdown = (out / "report.md").read_text()
     assert "Main setting for per-item views: MODEL MIX all." in markdown
-    assert "computed over the 50 ChaosNLI items (the only items annotated)" in markdown
+    assert "computed over the 50 items of subset chaosnli (the only items annotated)" in markdown
     table5 = pd.read_csv(out / "table5.csv").set_index("name")
     assert table5.loc["Human", "n_items"] == 50
     assert round(table5.loc["Human", "H"], 2) == 0.64  # the paper's LiveNLI H on 50 items

@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from inspect_partynli import settings as st
+from inspect_partynli import analysis as st
 from inspect_partynli.annotation_schema import conform
-from inspect_partynli.livenli_data import human_annotation_table
 from inspect_partynli.report import figures, tables
 from report_data import study_table
 
@@ -30,10 +29,10 @@ def _check(fig, tmp_path, name):
     return paths
 
 
-def test_figure2_entropy_js(study, livenli, tmp_path):
+def test_figure2_entropy_js(study, livenli_dataset, tmp_path):
     models = study[study["participant"].isin(["ministral-8b", "livenli-annotators"])]
     mix = st.Setting("all", "mix", ("ministral-8b", "livenli-annotators"))
-    per_item = st.item_table(models, mix, "livenli", "chaosnli", livenli)
+    per_item = st.item_table(models, mix, st.reference(livenli_dataset, "livenli", "chaosnli"))
     fig = figures.entropy_js(per_item, h_human="human_H", setting_name="MODEL MIX all")
     ax = fig.axes[0]
     assert len(ax.get_xticklabels()) == 50
@@ -41,8 +40,8 @@ def test_figure2_entropy_js(study, livenli, tmp_path):
     _check(fig, tmp_path, "figure2")
 
 
-def test_figure3_left_label_distribution(study, livenli, tmp_path):
-    humans = human_annotation_table(livenli)
+def test_figure3_left_label_distribution(study, livenli_dataset, tmp_path):
+    humans = st.human_table(livenli_dataset)
     busy = humans.groupby("participant")["sent_id"].nunique()
     humans = humans[humans["participant"].isin(busy[busy > 100].index)]
     models = study[study["participant"].isin(["ministral-8b", "livenli-annotators"])]
@@ -78,10 +77,11 @@ def test_classification_heatmaps(study, tmp_path, participants, by):
     _check(fig, tmp_path, f"heatmap_{by}")
 
 
-def test_figure8_random_mix(study, livenli, tmp_path):
-    draws = st.random_mix(study, None, "livenli", "all", livenli, draws=50, k=2, seed=0)
+def test_figure8_random_mix(study, livenli_dataset, tmp_path):
+    human = st.reference(livenli_dataset)
+    draws = st.random_mix(study, None, human, draws=50, k=2, seed=0)
     mix = st.evaluate(study, st.Setting("all", "mix", tuple(study["participant"].unique())),
-                      "livenli", "all", livenli)  # fmt: skip
+                      human)  # fmt: skip
     fig = figures.random_mix_histograms(draws, {"MODEL MIX all": mix})
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == 7 and all(ax.get_xlabel() for ax in visible)
@@ -102,9 +102,9 @@ def test_figure4_explanation_boxplots(tmp_path):
     _check(fig, tmp_path, "figure4")
 
 
-def test_figures_1_and_11_projection(study, livenli, tmp_path):
+def test_figures_1_and_11_projection(study, livenli_dataset, tmp_path):
     rng = np.random.default_rng(0)
-    humans = human_annotation_table(livenli)
+    humans = st.human_table(livenli_dataset)
     points = pd.concat([humans, study[study["participant"] == "ministral-8b"]])
     points = points.rename(columns={"class_simple": "label"})[
         ["sent_id", "participant", "participant_type", "label"]

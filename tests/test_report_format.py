@@ -31,7 +31,9 @@ def test_table2_cor_near_zero_reads_zero():
         {"setting": "single", "participant": "m", "reference": "mnli", "H": 0.57,
          "H_std": 0.25, "cor": -0.0012, "JS": 0.26, "JS_std": 0.17},
     ]  # fmt: skip
-    shown = table2_display(table2_frame(rows))
+    shown = table2_display(
+        table2_frame(rows, "livenli"), {"livenli": "LiveNLI", "mnli": "MNLI"}, "livenli"
+    )
     assert shown.loc[1, "MNLI Cor. ↑"] == "0.00"
     assert shown.loc[1, "MNLI H"] == "0.57 (0.25)"
     assert shown.loc[0, "LiveNLI α"] == "0.26"

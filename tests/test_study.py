@@ -667,7 +667,7 @@ def test_a_size_family_gives_table_2_its_size_row(tmp_path, monkeypatch):
     fixture as 8B) come out as Table 2's SIZE row with no report option."""
     import pandas as pd
 
-    from inspect_partynli.settings import size_settings
+    from inspect_partynli.analysis import size_settings
     from inspect_partynli.study import report_inputs, run_study
 
     study_file = tmp_path / "sizes.yaml"

@@ -80,10 +80,11 @@ from .annotation_schema import (
     selected_columns,
     text_values,
 )
+from .design import SINGLE_EXPERIMENT, sweep_experiment
 from .errors import OutputExistsError, SourceError, UsageError
 from .estimators.base import DEFAULT_ESTIMATOR
 from .estimators.table import estimate_columns, with_estimate_columns
-from .labels import ERROR_LABEL, LABELS, NO_ANNOTATION
+from .labels import ERROR_LABEL, NO_ANNOTATION
 from .log_store import LOG_SUFFIXES as STORE_LOG_SUFFIXES
 from .log_store import is_remote, log_files
 
@@ -137,6 +138,7 @@ def load_annotations(
     num_params: Mapping[str, float] | None = None,
     experiment: str | None = None,
     columns: Iterable[str] | None = None,
+    labels: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Read Inspect logs and PartyNLI files into one annotation table.
 
@@ -159,6 +161,8 @@ def load_annotations(
             :data:`~inspect_partynli.annotation_schema.KEY_COLUMNS`); PartyNLI Parquet and
             CSV files then never load the others (explanations, ids, projections), which keeps
             tables of millions of annotations small.  Default: every column.
+        labels: the dataset's label space: PartyNLI files with any other ``class_simple`` are
+            refused (default: not checked here; the analysis checks against its dataset).
 
     Returns:
         The annotation table: log rows first (sorted by participant, model, experiment,
@@ -183,7 +187,7 @@ def load_annotations(
         if logs:
             frames.append(reader.table())
         for path in tables:
-            frames.append(_read_partynli(path, columns))
+            frames.append(_read_partynli(path, columns, labels))
             advance()
     if include_humans:
         from .livenli_data import human_annotation_table, load_livenli
@@ -202,16 +206,73 @@ def load_annotations(
     return table
 
 
+def logged_datasets(sources: str | os.PathLike | Iterable[str | os.PathLike]) -> list[dict]:
+    """The ``dataset`` entries (:class:`~inspect_partynli.datasets.DatasetRef` as dicts) of
+    the sources' log headers, each once, in order (PartyNLI files and older logs name none;
+    unreadable logs are left to :func:`load_annotations` to report)."""
+    from .datasets import METADATA_KEY
+
+    logs, _ = _expand_sources(sources)
+    found: list[dict] = []
+    for path in logs:
+        try:
+            metadata = _read_header(path).eval.metadata or {}
+        except SourceError:
+            continue
+        entry = metadata.get(METADATA_KEY)
+        if isinstance(entry, Mapping) and dict(entry) not in found:
+            found.append(dict(entry))
+    return found
+
+
+def sources_dataset(
+    sources: str | os.PathLike | Iterable[str | os.PathLike],
+    spec: str | os.PathLike | None = None,
+    *,
+    data: str | os.PathLike | None = None,
+) -> Any:
+    """The dataset the sources are annotations of: ``spec`` (``livenli``, ``varierr`` or a
+    card path) when given, else the one the logs' headers record, else LiveNLI.  A
+    :class:`UsageError` when the logs are of several datasets and no ``spec`` says which."""
+    from .datasets import load_dataset
+
+    if spec is None:
+        logged = logged_datasets(sources) if sources else []
+        names = list(dict.fromkeys(str(entry.get("name")) for entry in logged))
+        if len(names) > 1:
+            raise UsageError(
+                f"the logs are annotations of several datasets ({', '.join(names)}); "
+                "choose one with --dataset"
+            )
+        if logged:
+            return load_dataset(logged[0], data=data)
+        spec = "livenli"
+    return load_dataset(spec, data=data)
+
+
 def read_partynli_file(
-    path: str | os.PathLike, columns: Iterable[str] | None = None
+    path: str | os.PathLike,
+    columns: Iterable[str] | None = None,
+    *,
+    labels: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Read one PartyNLI-schema CSV or Parquet file into the annotation-table schema
-    (only the schema ``columns`` asked for, as for :func:`load_annotations`)."""
-    return conform(_read_partynli(Path(path), columns), columns)
+    (only the schema ``columns`` asked for, as for :func:`load_annotations`).
+
+    The one reader of PartyNLI files (the analysis commands and the replay participant use
+    it): columns ``sent_id, participant, trial, class_simple`` are required, the rest filled
+    (``class_multi`` from ``class_simple``, ``explanation`` empty, ...).  With ``labels``
+    (the dataset's label space), a ``class_simple`` outside it and ``error`` is refused.
+    """
+    return conform(_read_partynli(Path(path), columns, labels), columns)
 
 
-def _read_partynli(path: Path, columns: Iterable[str] | None) -> pd.DataFrame:
+def _read_partynli(
+    path: Path, columns: Iterable[str] | None, labels: Sequence[str] | None = None
+) -> pd.DataFrame:
     """A PartyNLI file checked and completed, but not yet conformed (vectorised)."""
+    if not path.is_file():
+        raise SourceError(f"{path}: no such file")
     columns = None if columns is None else list(columns)
     wanted = selected_columns(columns)
     frame = _read_table_file(path, None if columns is None else wanted)
@@ -222,18 +283,21 @@ def _read_partynli(path: Path, columns: Iterable[str] | None) -> pd.DataFrame:
             f"(needs {', '.join(PARTYNLI_REQUIRED)})"
         )
     frame["class_simple"] = text_values(frame["class_simple"], str.strip)
-    bad = sorted(set(frame["class_simple"].unique()) - {*LABELS, ERROR_LABEL})
+    known = set(frame["class_simple"].unique())
+    bad = sorted(known - {*labels, ERROR_LABEL}) if labels else []
     if bad:
         shown = ", ".join(repr(value) for value in bad[:_MAX_NAMED])
         raise SourceError(
             f"{path}: column class_simple holds {len(bad)} unknown value(s) ({shown}); "
-            f"expected one of {', '.join((*LABELS, ERROR_LABEL))}"
+            f"expected one of {', '.join((*labels, ERROR_LABEL))}"
         )
     trial = frame["trial"]
     if not pd.api.types.is_integer_dtype(trial):
         trial = pd.to_numeric(trial, errors="coerce")
     if not pd.api.types.is_integer_dtype(trial) and (trial.isna().any() or (trial % 1 != 0).any()):
         raise SourceError(f"{path}: column trial must hold whole numbers (1-based runs)")
+    if (trial < 1).any():
+        raise SourceError(f"{path}: column trial must hold whole numbers from 1 (1-based runs)")
     frame["trial"] = trial.astype(int)
     failed = frame["class_simple"] == ERROR_LABEL
     if "parsed" not in frame.columns:
@@ -625,7 +689,7 @@ def _experiment(sweep: object, estimator: object = None) -> str:
     ``<parameter>_sweep``, else ``single``."""
     if estimator and estimator != DEFAULT_ESTIMATOR:
         return str(estimator)
-    return f"{sweep}_sweep" if sweep else "single"
+    return sweep_experiment(str(sweep)) if sweep else SINGLE_EXPERIMENT
 
 
 def _log_order(header: Any, path: Path) -> tuple:
@@ -666,7 +730,7 @@ def _read_table_file(path: Path, columns: Sequence[str] | None = None) -> pd.Dat
     With ``columns``, only those of them the file has are read (the rest never leave disk).
     """
     try:
-        if path.suffix.lower() == ".parquet":
+        if path.suffix.lower() in (".parquet", ".pq"):
             if columns is None:
                 return pd.read_parquet(path)
             return _read_parquet_columns(path, columns)

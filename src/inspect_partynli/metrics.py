@@ -30,7 +30,7 @@ import numpy as np
 from scipy.spatial.distance import jensenshannon
 from scipy.special import rel_entr
 
-from .labels import ERROR_LABEL, LABEL_INDEX, LABELS
+from .labels import ERROR_LABEL, LABELS
 
 __all__ = [
     "agree",
@@ -237,14 +237,15 @@ def consistency(counts: object) -> float:
 
 
 # ---------------------------------------------------------------------------- reliability
-def _coder_codes(matrix: object, errors: str) -> np.ndarray:
-    """A coders x items matrix of labels as float codes (LABELS order, error, NaN missing)."""
+def _coder_codes(matrix: object, errors: str, labels: Sequence[str] = LABELS) -> np.ndarray:
+    """A coders x items matrix of labels as float codes (``labels`` order, error, NaN missing)."""
     if errors not in ("category", "missing"):
         raise ValueError(f"errors must be 'category' or 'missing', got {errors!r}")
     array = np.asarray(matrix, dtype=object)
     if array.ndim != 2:
         raise ValueError(f"expected a 2-D coders x items matrix, got shape {array.shape}")
-    codes = {**LABEL_INDEX, ERROR_LABEL: ERROR_CODE if errors == "category" else np.nan}
+    codes = {label: code for code, label in enumerate(labels)}
+    codes[ERROR_LABEL] = len(labels) if errors == "category" else np.nan
     out = np.full(array.shape, np.nan)
     for index, value in np.ndenumerate(array):
         if value is None or value == "" or (isinstance(value, float) and np.isnan(value)):
@@ -253,7 +254,7 @@ def _coder_codes(matrix: object, errors: str) -> np.ndarray:
             if value not in codes:
                 raise ValueError(
                     f"unknown label {value!r} in the coder matrix; expected one of "
-                    f"{(*LABELS, ERROR_LABEL)} or a missing value"
+                    f"{(*labels, ERROR_LABEL)} or a missing value"
                 )
             out[index] = codes[value]
         else:
@@ -261,7 +262,9 @@ def _coder_codes(matrix: object, errors: str) -> np.ndarray:
     return out
 
 
-def krippendorff_alpha(matrix: object, errors: str = "category") -> float:
+def krippendorff_alpha(
+    matrix: object, errors: str = "category", labels: Sequence[str] = LABELS
+) -> float:
     """Nominal Krippendorff's alpha of a coders x items matrix of labels.
 
     ``alpha = 1 - D_o / D_e`` (Krippendorff 2011), computed by the ``krippendorff`` package with
@@ -272,6 +275,8 @@ def krippendorff_alpha(matrix: object, errors: str = "category") -> float:
         matrix: shape ``(n_coders, n_items)``: trials or participants as coders.
         errors: ``"category"`` (the paper) counts parse failures as a category of their own;
             ``"missing"`` treats them as missing values.
+        labels: the ordered label space the label strings come from (default: the NLI
+            labels ``either, false, true``).
 
     Returns:
         alpha, or NaN where it is undefined: when fewer than two values are pairable (a single
@@ -279,7 +284,7 @@ def krippendorff_alpha(matrix: object, errors: str = "category") -> float:
         the same label on every item: ``D_e = 0``, so alpha is 0/0; Krippendorff leaves it
         undefined, and we return NaN rather than a conventional 1.0).
     """
-    codes = _coder_codes(matrix, errors)
+    codes = _coder_codes(matrix, errors, labels)
     pairable = (~np.isnan(codes)).sum(axis=0) >= 2
     values = np.unique(codes[:, pairable][~np.isnan(codes[:, pairable])])
     if not pairable.any() or values.size < 2:

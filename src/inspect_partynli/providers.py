@@ -79,8 +79,6 @@ ANNOTATORS = "annotators"
 ANNOTATORS_ALIAS = "livenli-annotators"
 REPLAY = "replay"
 MODELS = (ANNOTATORS, ANNOTATORS_ALIAS, REPLAY)
-#: Columns a replayed file must have.
-REPLAY_COLUMNS = ("sent_id", "participant", "trial", "class_simple", "class_multi", "explanation")
 HIGHLIGHT_OPEN, HIGHLIGHT_CLOSE = "<<", ">>"
 _DEFAULT_CONFIG = GenerateConfig()
 
@@ -214,31 +212,14 @@ class Annotators:
 
 
 def read_annotations_file(path: str | Path) -> pd.DataFrame:
-    """A PartyNLI-schema file (CSV, or parquet by its suffix), checked for the needed columns."""
+    """A PartyNLI-schema file to replay, read by the one PartyNLI reader
+    (:func:`~inspect_partynli.annotations.read_partynli_file`)."""
+    from .annotations import read_partynli_file
+
     path = Path(path).expanduser()
     if not path.is_file():
         raise SourceError(f"replay file not found: {path}")
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            frame = pd.read_parquet(path)
-        else:
-            frame = pd.read_csv(path, dtype={"sent_id": str}, keep_default_na=False)
-    except Exception as error:  # unreadable or not a table
-        raise SourceError(f"cannot read replay file {path}: {error}") from None
-    missing = [column for column in REPLAY_COLUMNS if column not in frame.columns]
-    if missing:
-        raise SourceError(
-            f"{path} is not a PartyNLI annotation file: missing column(s) {', '.join(missing)}"
-        )
-    trials = pd.to_numeric(frame["trial"], errors="coerce")
-    bad = trials.isna() | (trials != trials.round()) | (trials < 1)
-    if bad.any():
-        row = int(bad.to_numpy().argmax())
-        raise SourceError(
-            f"{path}: row {row + 2}: trial {str(frame['trial'].iloc[row])!r} is not a "
-            "positive integer"
-        )
-    return frame.assign(trial=trials.astype(int))
+    return read_partynli_file(path)
 
 
 def _experiments(rows: pd.DataFrame) -> str:

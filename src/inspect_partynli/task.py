@@ -48,6 +48,13 @@ from ._inspect_errors import for_inspect
 from .datasets import METADATA_KEY, DatasetRef, HLVDataset, load_dataset
 from .datasets.livenli import UPSTREAM as LIVENLI_UPSTREAM
 from .datasets.locate import verified_sha256
+from .design import (  # the study design's constants (one home: design.py)
+    DEFAULT_EPOCHS,
+    DEFAULT_SWEEP_MAX,
+    SWEEP_RANGE,
+    SWEEP_STEPS,
+)
+from .design import SWEEP_PARAMETERS as SWEEPS
 from .errors import UsageError, UserInputError
 from .estimators import (
     DEFAULT_ESTIMATOR,
@@ -59,17 +66,6 @@ from .estimators import (
 from .estimators.support import active_model, check_logprobs_support
 from .prompts import NLI_PROMPT, PromptSpec
 
-#: Parameters that can be swept, and the largest maximum each accepts (None: unbounded).
-SWEEPS: dict[str, float | None] = {"temperature": None, "top_p": 1.0}
-#: Number of distinct values in a sweep (the paper matches the 10 human annotations per item).
-SWEEP_STEPS = 10
-#: The sweep's range as fractions of its maximum: ``[0.05 * max, 0.95 * max]``.
-SWEEP_RANGE = (0.05, 0.95)
-#: The maximum used when ``tmax`` is not given (temperature and top_p alike).
-DEFAULT_SWEEP_MAX = 1.0
-#: Annotations per item by default (the paper's SINGLE setting: 5 prompting runs).
-DEFAULT_EPOCHS = 5
-SUBSETS = ("all", "chaosnli")
 #: ``Task(version=...)`` of each task; raised when what a task's log holds changes.
 #: livenli 2: lean sample metadata, the item's texts as the sample input, the dataset in the header.
 TASK_VERSIONS: dict[str, int] = {"livenli": 2, "varierr": 1, "annotate": 1}

@@ -4,8 +4,12 @@ Every command that reads annotations takes the same sources and options; they ar
 once here so that their names, metavars and help texts cannot drift apart:
 
 * :func:`add_sources` -- positional ``SOURCE...`` (logs, log folders, PartyNLI files);
-* :func:`add_data` -- ``--data PATH`` (where LiveNLI is);
-* :func:`add_subset` -- ``--subset all|chaosnli``;
+* :func:`add_dataset` -- ``--dataset livenli|varierr|CARD.yaml`` (read with
+  :func:`load_dataset`: default from the logs' headers, else livenli);
+* :func:`add_data` -- ``--data PATH`` (where the dataset's file is);
+* :func:`add_subset` -- ``--subset NAME`` (one of the dataset's subsets);
+* :func:`add_reference` -- ``--reference POPULATION`` (default: the dataset's primary one);
+* :func:`add_conventions` -- the metric conventions (read back with :func:`conventions`);
 * :func:`add_naming` -- ``--participant MODEL=NAME`` and ``--num-params PARTICIPANT=BILLIONS``
   (read back with :func:`naming`);
 * :func:`add_progress` -- ``--progress/--no-progress`` (read back with :func:`progress`).
@@ -24,12 +28,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from ..design import ALL_SUBSET
 from ..errors import UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-SUBSETS: tuple[str, ...] = ("all", "chaosnli")
+    from ..analysis import Conventions
 
 
 # ------------------------------------------------------------------------------ arguments
@@ -43,22 +48,110 @@ def add_sources(parser: argparse.ArgumentParser, *, nargs: str = "+", help: str 
 
 
 def add_data(parser: argparse.ArgumentParser, *, purpose: str = "") -> None:
-    """``--data PATH``: the LiveNLI CSV or its folder (default ``$INSPECT_PARTYNLI_DATA``)."""
+    """``--dataset`` (:func:`add_dataset`) and ``--data PATH``: the dataset's file or its
+    folder (default ``$INSPECT_PARTYNLI_DATA``)."""
+    add_dataset(parser)
     suffix = f"; {purpose}" if purpose else ""
     parser.add_argument(
         "--data", metavar="PATH",
-        help=f"LiveNLI CSV or folder (default: $INSPECT_PARTYNLI_DATA){suffix}",
+        help=f"the dataset's file or folder (default: $INSPECT_PARTYNLI_DATA){suffix}",
     )  # fmt: skip
 
 
 def add_subset(
-    parser: argparse.ArgumentParser, *, default: str | None = "all", help: str = ""
+    parser: argparse.ArgumentParser, *, default: str | None = ALL_SUBSET, help: str = ""
 ) -> None:
-    """``--subset all|chaosnli``: all 122 items or the 50 with ChaosNLI and MNLI labels."""
+    """``--subset NAME``: one of the dataset's subsets (LiveNLI: all, chaosnli)."""
     parser.add_argument(
-        "--subset", choices=SUBSETS, default=default,
-        help=help or "items: all 122, or the 50 with ChaosNLI and MNLI labels "
-        f"(default: {default})",
+        "--subset", metavar="NAME", default=default,
+        help=help or "items: one of the dataset's subsets (LiveNLI: all 122, or chaosnli, the "
+        f"50 with ChaosNLI and MNLI labels; default: {default})",
+    )  # fmt: skip
+
+
+def add_reference(parser: argparse.ArgumentParser) -> None:
+    """``--reference POPULATION``: the human population to compare with (default: primary)."""
+    parser.add_argument(
+        "--reference", metavar="POPULATION", default=None,
+        help="human reference population of the dataset (LiveNLI: livenli, chaosnli, mnli; "
+        "default: the dataset's primary population)",
+    )  # fmt: skip
+
+
+def annotator_population(dataset, reference: str | None) -> str:
+    """The population whose annotators (and explanations) a command uses: ``--reference``
+    if it names the dataset's primary population, which alone has per-annotator rows."""
+    chosen = reference or dataset.primary
+    if chosen not in dataset.populations:
+        raise UsageError(
+            f"unknown reference {chosen!r} for dataset {dataset.name}; choose one of "
+            f"{', '.join(dataset.populations)}"
+        )
+    if chosen != dataset.primary:
+        raise UsageError(
+            f"population {chosen!r} of {dataset.name} is label counts only (no annotators, no "
+            f"explanations); the one with annotators is {dataset.primary!r}"
+        )
+    return chosen
+
+
+def add_conventions(parser: argparse.ArgumentParser) -> None:
+    """The metric conventions (:class:`~inspect_partynli.analysis.Conventions`), paper's
+    values by default: ``--errors``, ``--kl-epsilon``, ``--ddof``, ``--log-base``."""
+    from ..analysis.conventions import ERRORS, PAPER
+
+    group = parser.add_argument_group("metric conventions (defaults: the paper's)")
+    group.add_argument(
+        "--errors", choices=ERRORS, default=PAPER.errors,
+        help="parse failures in alpha: their own category (the paper) or missing values",
+    )  # fmt: skip
+    group.add_argument(
+        "--kl-epsilon", type=float, default=PAPER.kl_epsilon, metavar="EPS",
+        help=f"added to both distributions before KL (default {PAPER.kl_epsilon:g})",
+    )  # fmt: skip
+    group.add_argument(
+        "--ddof", type=int, default=PAPER.ddof,
+        help=f"delta degrees of freedom of the std over items (default {PAPER.ddof})",
+    )  # fmt: skip
+    group.add_argument(
+        "--log-base", type=float, default=None, metavar="BASE",
+        help="logarithm base of entropy and JS (default: natural log, nats)",
+    )  # fmt: skip
+
+
+def conventions(args: argparse.Namespace) -> Conventions:
+    """The :class:`~inspect_partynli.analysis.Conventions` of a command's options (those of
+    :func:`add_conventions`, plus ``--seed``); one UsageError line for a bad value."""
+    from ..analysis.conventions import PAPER
+
+    chosen = {
+        key: getattr(args, key)
+        for key in ("errors", "kl_epsilon", "ddof", "log_base", "seed")
+        if getattr(args, key, None) is not None
+    }
+    try:
+        return PAPER.replace(**chosen)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def add_dataset(parser: argparse.ArgumentParser) -> None:
+    """``--dataset livenli|varierr|CARD.yaml``: the dataset the annotations are of."""
+    parser.add_argument(
+        "--dataset", metavar="NAME|CARD",
+        help="the dataset the annotations are of: livenli, varierr or a dataset card "
+        "(CARD.yaml); default: the one the logs' headers record, else livenli",
+    )  # fmt: skip
+
+
+def load_dataset(args: argparse.Namespace):
+    """The dataset of a command (``--dataset``, else the sources' log headers, else LiveNLI;
+    ``--data`` says where a built-in dataset's file is)."""
+    from ..annotations import sources_dataset
+
+    return sources_dataset(
+        getattr(args, "sources", None) or [], getattr(args, "dataset", None),
+        data=getattr(args, "data", None),
     )  # fmt: skip
 
 

@@ -6,10 +6,11 @@
 Prints, for every group (``humans``, the participant pool, human annotators with more than
 100 items, every participant), metric (wc, V, JAC, D_pair, D_cent, D_max), representation
 (lexical, e5, style, tfidf) and encoder: n, median, q1, q3, mean and the Mann-Whitney U
-p-value against ``humans`` (the LiveNLI workers on the items the participants annotated;
-``--no-humans`` leaves them out).  Models that are not available locally are never downloaded
-(unless ``--allow-download``): the semantic encoder falls back to the offline MiniLM and the
-style metrics are skipped, each said in one line on stderr.
+p-value against ``humans`` (the dataset's primary annotators -- LiveNLI's workers, VariErr's
+annotators with their reasons, a card's annotators -- on the items the participants
+annotated; ``--no-humans`` leaves them out).  Models that are not available locally are
+never downloaded (unless ``--allow-download``): the semantic encoder falls back to the
+offline MiniLM and the style metrics are skipped, each said in one line on stderr.
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ from ._arguments import (
     add_device,
     add_naming,
     add_progress,
+    add_reference,
     add_sources,
+    annotator_population,
     checked_device,
+    load_dataset,
     progress,
     read_sources,
 )
@@ -61,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--no-humans", dest="humans", action="store_false",
-        help="do not add the LiveNLI workers (no comparison with humans)",
+        help="do not add the dataset's human annotators (no comparison with humans)",
     )  # fmt: skip
     parser.add_argument(
         "--pool-by", metavar="COLUMN", default=None,
@@ -80,6 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     add_data(parser)
+    add_reference(parser)
     add_naming(parser)
     parser.add_argument(
         "--cache-dir", metavar="DIR", default=None,
@@ -96,7 +101,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..explanations import explanation_metrics, resolve_semantic_encoder, resolve_style_encoder
-    from ..livenli_data import load_livenli
 
     if args.ngram < 1:
         raise UsageError(f"--ngram must be a positive integer, not {args.ngram}")
@@ -110,10 +114,11 @@ def run(args: argparse.Namespace) -> int:
                "device": checked_device(args)}  # fmt: skip
     encoder = resolve_semantic_encoder(args.encoder, **options) or "none"
     style_encoder = resolve_style_encoder(args.style_encoder, **options) or "none"
-    livenli_df = load_livenli(args.data)
+    dataset = load_dataset(args)
+    annotator_population(dataset, args.reference)  # explanations: the primary population
     result = explanation_metrics(
-        _annotation_table(args, livenli_df, notify),
-        livenli_df,
+        _annotation_table(args, dataset, notify),
+        dataset,
         encoder=encoder,
         style_encoder=style_encoder,
         tfidf=args.tfidf,
@@ -161,14 +166,15 @@ def _output_path(args: argparse.Namespace):
     return output
 
 
-def _annotation_table(args: argparse.Namespace, livenli_df: pd.DataFrame, notify) -> pd.DataFrame:
-    """The sources' annotations (+ the LiveNLI workers unless ``--no-humans``), humans on the
-    participants' items; a UsageError when no participant explanation is there to measure."""
+def _annotation_table(args: argparse.Namespace, dataset, notify) -> pd.DataFrame:
+    """The sources' annotations (+ the dataset's human annotators unless ``--no-humans``),
+    humans on the participants' items; a UsageError when no participant explanation is there
+    to measure."""
     from ..explanations import humans_on_participant_items
 
-    table = read_sources(args, NAME, explanations=True)
+    table = read_sources(args, NAME, explanations=True, labels=dataset.labels)
     if args.humans:
-        table = with_livenli_humans(table, livenli_df, notify)
+        table = with_humans(table, dataset, notify)
     participants = table[table["participant_type"] != "human"]
     if not (participants["explanation"].fillna("").astype(str).str.strip() != "").any():
         raise UsageError(
@@ -181,19 +187,21 @@ def _annotation_table(args: argparse.Namespace, livenli_df: pd.DataFrame, notify
     return table
 
 
-def with_livenli_humans(table: pd.DataFrame, livenli_df: pd.DataFrame, notify) -> pd.DataFrame:
-    """``table`` plus the LiveNLI workers, unless it already holds human rows (a PartyNLI
-    file exported with ``--humans``): adding them again would count every human twice."""
+def with_humans(table: pd.DataFrame, dataset, notify) -> pd.DataFrame:
+    """``table`` plus the dataset's human annotators, unless it already holds human rows (a
+    PartyNLI file exported with ``--humans``): adding them again would count every human
+    twice."""
     import pandas as pd
 
+    from ..analysis import human_table
     from ..annotation_schema import conform
-    from ..livenli_data import human_annotation_table
 
     present = int((table["participant_type"] == "human").sum())
     if present:
-        notify(f"the sources hold {present} human annotation(s); LiveNLI workers not added again")
+        notify(f"the sources hold {present} human annotation(s); the {dataset.primary} "
+               "annotators are not added again")  # fmt: skip
         return table
-    return conform(pd.concat([table, human_annotation_table(livenli_df)], ignore_index=True))
+    return conform(pd.concat([table, human_table(dataset)], ignore_index=True))
 
 
 def render(frame: pd.DataFrame, fmt: str) -> str:

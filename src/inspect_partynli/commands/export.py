@@ -16,7 +16,10 @@ from ._arguments import (
     add_data,
     add_naming,
     add_progress,
+    add_reference,
     add_sources,
+    annotator_population,
+    load_dataset,
     read_sources,
 )
 
@@ -36,9 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     parser.add_argument(
-        "--humans", action="store_true", help="append the 48 LiveNLI workers as participants"
-    )
+        "--humans", action="store_true",
+        help="append the dataset's human annotators (its primary population) as participants",
+    )  # fmt: skip
     add_data(parser, purpose="for --humans")
+    add_reference(parser)
     add_naming(parser)
     parser.add_argument(
         "--experiment", metavar="NAME", help="experiment name for log rows (default: from the task)"
@@ -50,10 +55,20 @@ def run(args: argparse.Namespace) -> int:
     from ..annotations import check_output_path, write_partynli_file
 
     output = check_output_path(args.output, force=args.force)  # fail before reading anything
+    dataset = load_dataset(args) if args.humans else None
+    if dataset is not None:
+        annotator_population(dataset, args.reference)
     table = read_sources(
-        args, NAME, explanations=args.explanations, include_humans=args.humans,
-        data=args.data, experiment=args.experiment,
+        args, NAME, explanations=args.explanations, experiment=args.experiment,
+        labels=dataset.labels if dataset is not None else None,
     )  # fmt: skip
+    if dataset is not None:
+        import pandas as pd
+
+        from ..analysis import human_table
+        from ..annotation_schema import conform
+
+        table = conform(pd.concat([table, human_table(dataset)], ignore_index=True))
     write_partynli_file(table, output, force=args.force)
     participants = table["participant"].nunique()
     print(f"wrote {len(table)} annotations ({participants} participant(s)) to {output}",

@@ -19,20 +19,25 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..design import RANDOM_MIX_DRAWS, RANDOM_MIX_SEED, RANDOM_MIX_SIZE, SETTING_KINDS
 from ..errors import SourceError, UsageError
 from ._arguments import (
+    add_conventions,
     add_data,
     add_naming,
     add_progress,
+    add_reference,
     add_sources,
     add_subset,
+    conventions,
+    load_dataset,
     read_sources,
 )
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..settings import CodedTable, Setting
+    from ..analysis import CodedTable, Setting
 
 NAME = "metrics"
 HELP = "Label-variation metrics (H, JS, KL, Agree, alpha, Cor., consistency) vs humans."
@@ -90,18 +95,13 @@ def add_format_argument(parser: argparse.ArgumentParser) -> None:
 
 # ------------------------------------------------------------------------------ arguments
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..livenli_data import POPULATIONS
 
     add_sources(parser)
-    parser.add_argument(
-        "--reference", choices=POPULATIONS, default="livenli",
-        help="human reference population (default: livenli)",
-    )  # fmt: skip
+    add_reference(parser)
     add_subset(parser)
     parser.add_argument(
-        "--setting", action="append", choices=("single", "mix", "size", "sweep", "random_mix"),
-        metavar="KIND",
-        help="single, mix, size, sweep or random_mix (repeatable; default: single and mix)",
+        "--setting", action="append", choices=SETTING_KINDS, metavar="KIND",
+        help=f"{', '.join(SETTING_KINDS)} (repeatable; default: single and mix)",
     )  # fmt: skip
     parser.add_argument(
         "--group", action="append", default=[], metavar="NAME=P1,P2,...",
@@ -111,22 +111,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--groups", metavar="FILE",
         help="YAML file of groups: NAME: [P1, P2, ...] (or a comma-separated string)",
     )  # fmt: skip
-    parser.add_argument("--draws", type=int, default=1000, help="random mix draws (default 1000)")
-    parser.add_argument("--k", type=int, default=10, help="random mix size (default 10)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for draws and bootstrap")
     parser.add_argument(
-        "--errors", choices=("category", "missing"), default="category",
-        help="parse failures in alpha: their own category (the paper) or missing values",
+        "--draws", type=int, default=RANDOM_MIX_DRAWS,
+        help=f"random mix draws (default {RANDOM_MIX_DRAWS})",
     )  # fmt: skip
+    parser.add_argument(
+        "--k", type=int, default=RANDOM_MIX_SIZE,
+        help=f"random mix size (default {RANDOM_MIX_SIZE})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--seed", type=int, default=RANDOM_MIX_SEED, help="seed for draws and bootstrap"
+    )
     add_data(parser)
     add_naming(parser)
     add_progress(parser)
     add_format_argument(parser)
+    add_conventions(parser)
 
 
 def read_groups(path: str | None, specs: Sequence[str]) -> dict[str, tuple[str, ...]]:
     """Groups from ``--groups FILE`` (YAML) and ``--group NAME=P1,P2`` options, in order."""
-    from ..settings import parse_group
+    from ..analysis import parse_group
 
     groups: dict[str, tuple[str, ...]] = {}
     if path:
@@ -155,12 +160,13 @@ def read_groups(path: str | None, specs: Sequence[str]) -> dict[str, tuple[str, 
     return groups
 
 
-def load_table(args: argparse.Namespace) -> pd.DataFrame:
+def load_table(args: argparse.Namespace, labels=None) -> pd.DataFrame:
     """The annotation table of ``args.sources`` (via :func:`annotations.load_annotations`),
-    with only the columns the metrics read (no explanations, ids or sources)."""
-    from ..settings import VARIANT_COLUMNS
+    with only the columns the metrics read (no explanations, ids or sources); PartyNLI files
+    with a label outside ``labels`` (the dataset's) are refused."""
+    from ..analysis import VARIANT_COLUMNS
 
-    return read_sources(args, NAME, columns=VARIANT_COLUMNS)
+    return read_sources(args, NAME, columns=VARIANT_COLUMNS, labels=labels)
 
 
 def build_settings(
@@ -171,7 +177,7 @@ def build_settings(
 ) -> list[Setting]:
     """The settings to evaluate: by default each unit alone plus the declared groups as
     mixes (or, without groups, all units as the mix ``all``); else those of the given kinds."""
-    from ..settings import default_settings, group_settings, settings_of_kind
+    from ..analysis import default_settings, group_settings, settings_of_kind
 
     if not kinds:
         settings = default_settings(coded)
@@ -188,18 +194,18 @@ def build_settings(
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..livenli_data import load_livenli
-    from ..settings import CI_KEYS, METRIC_KEYS, evaluate_many, prepare
+    from ..analysis import CI_KEYS, METRIC_KEYS, evaluate_many, prepare, reference
 
     groups = read_groups(args.groups, args.group)
-    livenli_df = load_livenli(args.data)
-    table = load_table(args)
-    coded = prepare(table)
+    chosen = conventions(args)
+    dataset = load_dataset(args)
+    human = reference(dataset, args.reference, args.subset)  # a bad name fails before reading
+    table = load_table(args, dataset.labels)
+    coded = prepare(table, dataset.labels)
     settings = build_settings(coded, args.setting, groups, args)
-    rows = evaluate_many(
-        coded, settings, args.reference, args.subset, livenli_df,
-        errors=args.errors, seed=args.seed, n_boot=1000 if args.ci else 0,
-    )  # fmt: skip
+    if not args.ci:  # no confidence intervals asked for: no time spent on the bootstrap
+        chosen = chosen.replace(n_boot=0)
+    rows = evaluate_many(coded, settings, human, conventions=chosen)
     keys = list(METRIC_KEYS)
     if args.ci:
         keys += [f"{key}_ci_{end}" for key in CI_KEYS for end in ("low", "high")]

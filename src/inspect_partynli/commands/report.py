@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 
+from ..design import RANDOM_MIX_DRAWS, RANDOM_MIX_SEED, RANDOM_MIX_SIZE
 from ..errors import SourceError, UsageError
 from ._arguments import (
+    add_conventions,
     add_data,
     add_device,
     add_naming,
     add_progress,
+    add_reference,
     add_sources,
     add_subset,
     checked_device,
     collected_warnings,
+    conventions,
     naming,
     print_warnings,
     progress,
@@ -38,11 +42,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output folder (must be empty or absent unless --force); "
                         "with a study, default <log dir>/report")  # fmt: skip
     add_data(parser)
+    add_reference(parser)
     add_naming(parser)
     parser.add_argument("--group", action="append", default=[], metavar="NAME=P1,P2",
                         help="declare a MODEL MIX group (repeatable)")  # fmt: skip
     add_subset(parser, default=None, help="items for every table and figure (default: Table 2 "
-               "over the 50 ChaosNLI items, the rest over all 122, as in the paper)")  # fmt: skip
+               "over the items every population labelled -- LiveNLI: the 50 ChaosNLI items -- "
+               "the rest over all, as in the paper)")  # fmt: skip
     parser.add_argument("--no-explanations", action="store_true",
                         help="skip explanation metrics and projections (fast)")  # fmt: skip
     parser.add_argument("--encoder", metavar="ID|PATH",
@@ -53,22 +59,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ID|PATH|none",
         help="style encoder (default: StyleDistance; skipped when unavailable)",
     )
-    parser.add_argument("--draws", type=int, default=1000,
-                        help="RandomMix draws (Figure 8; default 1000)")  # fmt: skip
-    parser.add_argument("--k", type=int, default=10,
-                        help="participants per RandomMix draw (default 10)")  # fmt: skip
-    parser.add_argument("--seed", type=int, default=0, help="seed for RandomMix (default 0)")
+    parser.add_argument("--draws", type=int, default=RANDOM_MIX_DRAWS,
+                        help=f"RandomMix draws (Figure 8; default {RANDOM_MIX_DRAWS})")  # fmt: skip
+    parser.add_argument("--k", type=int, default=RANDOM_MIX_SIZE,
+                        help=f"participants per RandomMix draw (default {RANDOM_MIX_SIZE})")
+    parser.add_argument("--seed", type=int, default=RANDOM_MIX_SEED,
+                        help=f"seed for RandomMix and the bootstrap (default {RANDOM_MIX_SEED})")
     parser.add_argument("--force", action="store_true",
                         help="overwrite files in a non-empty output folder")  # fmt: skip
     add_device(parser)
     parser.add_argument("--svg", action="store_true",
                         help="also write every figure as SVG (PNG is always written)")  # fmt: skip
     add_progress(parser)
+    add_conventions(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..analysis import parse_group
     from ..report.build import ReportOptions
-    from ..settings import parse_group
 
     groups: dict[str, tuple[str, ...]] = {}
     for spec in args.group:
@@ -80,7 +88,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--draws and --k must be at least 1")
     names = naming(args)
     options = ReportOptions(
-        data=args.data, groups=groups, subset=args.subset,
+        dataset=args.dataset, data=args.data, reference=args.reference,
+        conventions=conventions(args),
+        groups=groups, subset=args.subset,
         explanations=not args.no_explanations, encoder=args.encoder,
         style_encoder=args.style_encoder, random_mix_draws=args.draws, random_mix_size=args.k,
         seed=args.seed, force=args.force, progress=progress(args), svg=args.svg,

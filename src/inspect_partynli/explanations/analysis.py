@@ -1,6 +1,6 @@
 """Explanation variation of an annotation table (the study's Section 5, Figure 4, Appendix H).
 
-:func:`explanation_metrics` is the one entry point: annotation table + LiveNLI in, three
+:func:`explanation_metrics` is the one entry point: annotation table + dataset in, three
 tables out (per explanation, per (item, label) group, summary per group of participants).
 
 *Pools* are the populations compared: ``humans`` (rows with ``participant_type == 'human'``)
@@ -17,7 +17,8 @@ column instead, e.g. ``model_mix_lo``; values of a numeric column are named
 Representations (the ``representation`` column; ``encoder`` says which model made each number):
 
 * ``e5``: semantic sentence embedding of the explanation minus the embedding of the item's
-  ``premise + " " + hypothesis`` (EMB_e5; the model falls back to MiniLM offline);
+  text fields joined by spaces (NLI: ``premise + " " + hypothesis``; EMB_e5; the model falls
+  back to MiniLM offline);
 * ``style``: style embedding of the explanation (EMB_style; skipped when unavailable);
 * ``tfidf``: scikit-learn TF-IDF of the de-lexicalised tokens, fit on every explanation of the
   table (so its numbers depend on the whole table, humans included or not).
@@ -36,9 +37,10 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..analysis.coding import UNSET_WORDS
+from ..analysis.references import dataset_name
 from ..errors import UsageError
 from ..labels import ERROR_LABEL
-from ..settings import UNSET_WORDS
 from .compare import summarise
 from .delexicalise import DEFAULT_N, delexicalise_tokens, item_ngrams, tokenize
 from .encoders import (
@@ -103,24 +105,28 @@ def humans_on_participant_items(table: pd.DataFrame) -> tuple[pd.DataFrame, int]
     return table[~dropped].reset_index(drop=True), int(n_items)
 
 
-def item_texts(livenli_df: pd.DataFrame) -> pd.DataFrame:
-    """Premise and hypothesis per LiveNLI uid (index ``uid``)."""
-    return livenli_df.groupby("uid", sort=True)[["premise", "hypothesis"]].first()
+def item_texts(dataset: Any) -> pd.DataFrame:
+    """The text fields of every item of a dataset (index item id, one column per field, in
+    the dataset's ``text_fields`` order: premise and hypothesis for NLI)."""
+    texts = dataset.items[list(dataset.text_fields)].astype(str)
+    return texts.set_axis(texts.index.astype(str))
 
 
 def prepare_explanations(
     table: pd.DataFrame,
-    livenli_df: pd.DataFrame,
+    dataset: Any,
     *,
     n: int = DEFAULT_N,
     pool_by: str | None = None,
 ) -> pd.DataFrame:
     """The usable explanations of ``table`` with their item, pool and de-lexicalised tokens.
 
-    Columns: ``sent_id, participant, participant_type, experiment, trial, label, pool,
-    explanation, premise, hypothesis, tokens`` (list of de-lexicalised tokens), ``delexicalised``
-    (those tokens joined by spaces).  Raises :class:`UsageError` for a table without the needed
-    columns or with items that are not in LiveNLI.
+    ``dataset`` gives the items' text fields (:func:`item_texts`), which de-lexicalisation
+    removes from the explanations and EMB_e5 subtracts.  Columns: ``sent_id, participant,
+    participant_type, experiment, trial, label, pool, explanation, item_text`` (the text fields
+    joined by spaces), ``tokens`` (list of de-lexicalised tokens), ``delexicalised`` (those
+    tokens joined by spaces).  Raises :class:`UsageError` for a table without the needed
+    columns or with items that are not in the dataset.
     """
     missing = [column for column in _REQUIRED if column not in table.columns]
     if missing:
@@ -132,11 +138,13 @@ def prepare_explanations(
         rows = rows[rows["parsed"].astype(bool)]
     rows = rows[rows["class_simple"].astype(str) != ERROR_LABEL]
     rows = rows[rows["explanation"].fillna("").astype(str).str.strip() != ""]
-    texts = item_texts(livenli_df)
+    texts = item_texts(dataset)
     unknown = sorted(set(rows["sent_id"].astype(str)) - set(texts.index))
     if unknown:
         shown = ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else "")
-        raise UsageError(f"{len(unknown)} item(s) of the table are not in LiveNLI: {shown}")
+        raise UsageError(
+            f"{len(unknown)} item(s) of the table are not in {dataset_name(dataset)}: {shown}"
+        )
     frame = pd.DataFrame(
         {
             "sent_id": rows["sent_id"].astype(str),
@@ -159,8 +167,10 @@ def prepare_explanations(
         if pd.api.types.is_numeric_dtype(column):  # "temperature=0.7", not "0.7"
             values = f"{pool_by}=" + values
         frame["pool"] = np.where(is_human, HUMAN_POOL, values)
-    frame = frame.join(texts, on="sent_id")
-    grams = {uid: item_ngrams((row.premise, row.hypothesis), n) for uid, row in texts.iterrows()}
+    frame["item_text"] = frame["sent_id"].map(texts.agg(" ".join, axis=1))
+    fields = texts.loc[sorted(set(frame["sent_id"]))]
+    grams = {uid: item_ngrams(tuple(row), n) for uid, row in zip(fields.index, fields.to_numpy(),
+                                                                 strict=True)}  # fmt: skip
     frame["tokens"] = [
         delexicalise_tokens(tokenize(text), grams[uid], n)
         for uid, text in zip(frame["sent_id"], frame["explanation"], strict=True)
@@ -184,14 +194,15 @@ def embed_explanations(
     *,
     subtract_item: bool,
 ) -> np.ndarray:
-    """Embeddings of ``frame['explanation']``, minus the item's premise + " " + hypothesis
-    embedding when ``subtract_item`` (EMB_e5).  One ``encode`` call for all texts."""
+    """Embeddings of ``frame['explanation']``, minus the embedding of the item's text
+    (``item_text``: premise + " " + hypothesis for NLI) when ``subtract_item`` (EMB_e5).  One
+    ``encode`` call for all texts."""
     explanations = frame["explanation"].tolist()
     if not subtract_item:
         return np.asarray(encoder.encode(explanations), dtype=np.float32)
     uids = sorted(set(frame["sent_id"]))
     first = frame.drop_duplicates("sent_id").set_index("sent_id")
-    item_strings = [f"{first.at[uid, 'premise']} {first.at[uid, 'hypothesis']}" for uid in uids]
+    item_strings = [str(first.at[uid, "item_text"]) for uid in uids]
     vectors = np.asarray(encoder.encode(explanations + item_strings), dtype=np.float32)
     item_index = {uid: len(explanations) + i for i, uid in enumerate(uids)}
     rows = [item_index[uid] for uid in frame["sent_id"]]
@@ -367,7 +378,7 @@ def _natural_key(name: str) -> str:
 
 def explanation_metrics(
     table: pd.DataFrame,
-    livenli_df: pd.DataFrame,
+    dataset: Any,
     *,
     encoder: str | Encoder | None = None,
     style_encoder: str | Encoder | None = None,
@@ -386,7 +397,9 @@ def explanation_metrics(
     """Lexical and vector explanation variation of ``table``, and humans-vs-participants tests.
 
     ``table``: an annotation table (humans included as ``participant_type == 'human'`` rows
-    if they are to be compared).  ``encoder`` / ``style_encoder``: a model id or local path
+    if they are to be compared; :func:`~inspect_partynli.analysis.human_table` gives the
+    dataset's).  ``dataset``: the items' text fields (see :func:`prepare_explanations`).
+    ``encoder`` / ``style_encoder``: a model id or local path
     (default: the paper's e5 and StyleDistance models), ``"none"`` to skip, or an
     :class:`~.encoders.Encoder` object.  Unavailable models are reported through ``notify``
     (semantic: falls back to offline MiniLM; style: skipped).  Embeddings are cached in
@@ -404,7 +417,7 @@ def explanation_metrics(
       (kind ``annotator``, lexical only), and every non-human participant (kind
       ``participant``).
     """
-    frame = prepare_explanations(table, livenli_df, n=n, pool_by=pool_by)
+    frame = prepare_explanations(table, dataset, n=n, pool_by=pool_by)
     pooled_names = pool_by is not None
     lexical = lexical_metrics(frame, by_label=jaccard_by_label)
     semantic = resolve_semantic_encoder(encoder, allow_download=allow_download, notify=notify)
@@ -421,7 +434,7 @@ def explanation_metrics(
     per_group = group_dispersion(
         frame, representations, per_participant=per_participant, pooled_names=pooled_names
     )
-    per_explanation = lexical.drop(columns=["tokens", "premise", "hypothesis"]).assign(
+    per_explanation = lexical.drop(columns=["tokens", "item_text"]).assign(
         encoder=lexical_encoder_label(n)
     )
     long = pd.concat(

@@ -24,6 +24,7 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -117,7 +118,7 @@ def _store(path: Path, coordinates: np.ndarray) -> None:
 
 def explanation_projection(
     table: pd.DataFrame,
-    livenli_df: pd.DataFrame,
+    dataset: Any,
     *,
     encoder: str | Encoder | None = None,
     sent_ids: str | Iterable[str] | None = None,
@@ -138,7 +139,7 @@ def explanation_projection(
     through ``notify``).  Raises :class:`UsageError` when the semantic encoder is disabled or
     a requested item has no explanations.
     """
-    frame = prepare_explanations(table, livenli_df)
+    frame = prepare_explanations(table, dataset)
     if sent_ids is not None:
         wanted = [sent_ids] if isinstance(sent_ids, str) else list(sent_ids)
         absent = sorted(set(wanted) - set(frame["sent_id"]))

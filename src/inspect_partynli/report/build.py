@@ -15,46 +15,19 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import OutputExistsError, SourceError, UsageError
-from . import figures
+from . import figures, parts
 from .document import Figure, Report, Section, render_markdown
 from .html import render_html
+from .options import Encoders, ReportOptions, Skip
 
-#: Human annotators with more than this many items are shown individually (Figures 3, 4).
-MIN_ANNOTATOR_ITEMS = 100
-#: The item of the paper's Figure 1 (used when it has explanations; else the lowest-JS item).
-FIGURE1_ITEM = "108083c"
-
-
-@dataclass
-class ReportOptions:
-    """Everything ``partynli report`` can change; defaults are the paper's choices."""
-
-    data: str | Path | None = None  # LiveNLI location (see livenli.resolve_livenli)
-    groups: Mapping[str, Sequence[str]] = field(default_factory=dict)  # name -> participants
-    subset: str | None = None  # None: Table 2 over the 50 ChaosNLI items, the rest over all
-    explanations: bool = True
-    encoder: str | object | None = None  # semantic encoder id/path/object (None: default)
-    style_encoder: str | object | None = None
-    random_mix_draws: int = 1000
-    random_mix_size: int = 10
-    seed: int = 0
-    force: bool = False
-    progress: bool = True
-    projection_items: int | None = None  # Figure 11 over at most this many items (None: all)
-    single: str | None = None  # unit of Table 2's SINGLE row (None: the lowest JS; a study's)
-    participants: Mapping[str, str] | None = None  # model id -> participant name (log rows)
-    num_params: Mapping[str, float] | None = None  # participant or model id -> billions
-    encoders: Encoders | None = None  # already resolved (None: from encoder / style_encoder)
-    svg: bool = False  # also write every figure as SVG (PNG is always written)
-    device: str = "auto"  # where the encoders run: auto, cpu, cuda or mps
-
+__all__ = ["Encoders", "ReportOptions", "ReportResult", "build_report", "check_out_dir"]
 
 @dataclass
 class ReportResult:
@@ -136,22 +109,20 @@ class _Steps:
 class _Builder:
     """Holds the state of one report build; each ``_part_*`` method adds one part."""
 
-    def __init__(self, table, livenli_df, out_dir: Path, options: ReportOptions) -> None:
+    def __init__(self, table, dataset, out_dir: Path, options: ReportOptions) -> None:
+        from ..analysis import human_table
+
         self.models = table[table["participant_type"] != "human"].reset_index(drop=True)
-        self.livenli = livenli_df
+        self.dataset = dataset
         self.out = out_dir
         self.options = options
         self.report = Report(title="PartyNLI report: label and explanation variation")
         self.files: list[Path] = []
         self.figures_section = Section("Figures")
         self.encoders = Encoders()
-        from .. import livenli_data as livenli_module
-
-        self.humans = livenli_module.human_annotation_table(livenli_df)
-        self.item_info = livenli_module.items(livenli_df)
-        self.subset_uids = {
-            name: livenli_module.subset_uids(livenli_df, name) for name in ("all", "chaosnli")
-        }
+        self.humans = human_table(dataset)
+        self.item_info = dataset.items
+        self.subset_uids = {name: list(ids) for name, ids in dataset.subsets.items()}
 
     # ----------------------------------------------------------------- helpers
     def write_csv(self, frame: pd.DataFrame, name: str) -> str:
@@ -170,54 +141,13 @@ class _Builder:
         """Run one part; a part that fails is skipped with its reason, never the whole report."""
         try:
             function()
-        except _Skip as skip:
+        except Skip as skip:
             self.report.skip(what, str(skip))
         except Exception as error:  # a bug or odd data in one part must not lose the others
             reason = f"failed: {type(error).__name__}: {error}"
             self.report.skip(what, reason)
             if os.environ.get("PARTYNLI_DEBUG"):  # the full traceback, for bug reports
                 traceback.print_exc(file=sys.stderr)
-
-
-@dataclass
-class Encoders:
-    """The explanation encoders, resolved once per report (so a model loads once and each
-    note is printed once), with what a reader must know about them."""
-
-    semantic: object = "none"  # an Encoder, or "none" (no semantic representation)
-    style: object = "none"
-    notes: list[str] = field(default_factory=list)  # e.g. "... using MiniLM instead"
-    style_missing: str = ""  # why the style representation is absent (not switched off)
-    semantic_missing: str = ""
-
-    @classmethod
-    def resolve(cls, options: ReportOptions) -> Encoders:
-        """Resolve ``options.encoder`` / ``options.style_encoder`` (nothing when explanations
-        are off).  Raises :class:`UsageError` for an encoder path that does not exist."""
-        encoders = cls()
-        if not options.explanations:
-            return encoders
-        from ..explanations import resolve_semantic_encoder, resolve_style_encoder
-
-        def resolve(function, spec) -> tuple[object, str]:
-            said: list[str] = []  # the resolver's notes (fallback used, model missing)
-            encoder = function(spec, notify=said.append, device=options.device)
-            for message in said:
-                print(f"partynli report: note: {message}", file=sys.stderr)
-            encoders.notes += said
-            # None after a note: the model is missing (after none: the user switched it off)
-            return ("none", said[-1] if said else "") if encoder is None else (encoder, "")
-
-        encoders.semantic, encoders.semantic_missing = resolve(
-            resolve_semantic_encoder, options.encoder
-        )
-        encoders.style, encoders.style_missing = resolve(resolve_style_encoder,
-                                                         options.style_encoder)  # fmt: skip
-        return encoders
-
-
-class _Skip(Exception):
-    """Raised inside a part: the inputs do not allow it (the message says why)."""
 
 
 # ------------------------------------------------------------------------ entry point
@@ -229,13 +159,14 @@ def build_report(
 ) -> ReportResult:
     """Build the whole report from ``sources`` into ``out_dir`` and return what was written.
 
-    ``options`` (or keyword overrides of :class:`ReportOptions` fields) select the human data,
-    groups, item subset, explanation encoders, RandomMix draws and whether to overwrite.
+    ``options`` (or keyword overrides of :class:`ReportOptions` fields) select the dataset and
+    its reference population, groups, item subset, explanation encoders, RandomMix draws, the
+    metric conventions and whether to overwrite.
     Raises :class:`SourceError` for missing/unreadable sources and
     :class:`OutputExistsError` for a non-empty ``out_dir`` without ``force``; both before
     anything is written.
     """
-    from .. import livenli_data as livenli_module
+    from ..analysis.references import dataset_name
     from ..annotations import load_annotations
 
     options = options or ReportOptions()
@@ -243,22 +174,32 @@ def build_report(
         if not hasattr(options, key):
             raise TypeError(f"unknown report option {key!r}")
         setattr(options, key, value)
-    if options.subset not in (None, "all", "chaosnli"):
-        raise UsageError(f"unknown subset {options.subset!r}; choose all or chaosnli")
     paths = check_sources(sources)
     out = check_out_dir(out_dir, force=options.force)
+    dataset = options.resolve_dataset(paths)
+    name = dataset_name(dataset)
+    if options.subset is not None and options.subset not in dataset.subsets:
+        raise UsageError(
+            f"unknown subset {options.subset!r} for dataset {name}; choose one of "
+            f"{', '.join(dataset.subsets)}"
+        )
+    if options.reference is not None and options.reference not in dataset.populations:
+        raise UsageError(
+            f"unknown reference {options.reference!r} for dataset {name}; choose one of "
+            f"{', '.join(dataset.populations)}"
+        )
     encoders = options.encoders or Encoders.resolve(options)  # a bad --encoder fails first
-    livenli_df = livenli_module.load_livenli(options.data)
     table = load_annotations(
         paths, explanations=options.explanations, progress=options.progress,
         participants=options.participants, num_params=options.num_params,
+        labels=dataset.labels,
     )  # fmt: skip
     if table.empty or not (table["participant_type"] != "human").any():
-        raise SourceError("the sources hold no model annotations of the livenli task")
-    unknown = sorted(set(table["sent_id"]) - set(livenli_df["uid"]))
+        raise SourceError(f"the sources hold no model annotations of the {name} task")
+    unknown = sorted(set(table["sent_id"]) - set(dataset.items.index.astype(str)))
     if unknown and len(unknown) == table["sent_id"].nunique():
-        raise SourceError("no annotated item is a LiveNLI item (are these livenli logs?)")
-    builder = _Builder(table, livenli_df, out, options)
+        raise SourceError(f"no annotated item is a {name} item (are these {name} logs?)")
+    builder = _Builder(table, dataset, out, options)
     builder.encoders = encoders
     parts = _parts(builder)  # user errors (an unknown group member) surface here
     out.mkdir(parents=True, exist_ok=True)  # only once the inputs are known to be usable
@@ -295,6 +236,4 @@ _SECTION_ORDER = {
 
 
 def _parts(builder: _Builder) -> list[tuple[str, Callable[[], None]]]:
-    from . import parts
-
     return parts.plan(builder)

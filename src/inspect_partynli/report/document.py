@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..labels import LABELS
+
 
 @dataclass
 class Paragraph:
@@ -44,15 +46,15 @@ class Figure:
 
 @dataclass
 class ItemCard:
-    """One LiveNLI item as the study's explorer app shows it."""
+    """One item as the study's explorer app shows it."""
 
     uid: str
-    premise: str
-    hypothesis: str
+    fields: list[tuple[str, str]]  # the item's text fields: (name, text), e.g. premise
     summary: str  # one line: gold label, human majority, metrics
     distributions: pd.DataFrame  # rows: humans / participants; columns: labels (shares), n
-    human_explanations: list[tuple[str, str, str]]  # (worker, label, explanation)
+    human_explanations: list[tuple[str, str, str]]  # (annotator, label, explanation)
     participant_explanations: list[tuple[str, str, str]]  # (participant t#, label, text)
+    labels: tuple[str, ...] = LABELS  # the dataset's label space (distribution columns)
 
 
 @dataclass

@@ -39,13 +39,29 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from ..labels import ERROR_LABEL, LABELS  # noqa: E402
 
-#: One colour per label (colour-blind safe, Okabe-Ito), plus parse errors and missing cells.
-LABEL_COLORS: dict[str, str] = {
-    "either": "#E69F00",
-    "false": "#D55E00",
-    "true": "#0072B2",
-    ERROR_LABEL: "#000000",
-}
+#: Colour-blind safe colours (Okabe-Ito, then Tol's muted) for the labels of any dataset.
+PALETTE: tuple[str, ...] = (
+    "#E69F00", "#D55E00", "#0072B2", "#CC79A7", "#56B4E9", "#F0E442", "#882255", "#44AA99",
+    "#999933", "#AA4499",
+)  # fmt: skip
+
+
+class _LabelColors(dict):
+    """One colour per label: the NLI labels keep the paper's figure colours, any other label
+    takes the next free palette colour the first time it is drawn (so a dataset's labels,
+    drawn in their order, get the palette in order); parse failures are black."""
+
+    def __missing__(self, label: str) -> str:
+        used = set(self.values())
+        free = [c for c in PALETTE if c not in used] or list(PALETTE)
+        self[label] = free[0]
+        return free[0]
+
+
+#: Colour of each label (see :class:`_LabelColors`), plus parse errors.
+LABEL_COLORS: dict[str, str] = _LabelColors(
+    {"either": "#E69F00", "false": "#D55E00", "true": "#0072B2", ERROR_LABEL: "#000000"}
+)
 MISSING_COLOR = "#FFFFFF"
 HUMAN_COLOR = "#4D4D4D"
 MODEL_COLOR = "#009E73"
@@ -122,12 +138,14 @@ def entropy_js(
     h_human: str = "H_human",
     h_setting: str = "H",
     js: str = "JS",
+    n_labels: int = len(LABELS),
 ) -> Figure:
     """Figure 2: per-item entropy of humans and of a setting, with each item's JS overlaid.
 
     ``per_item`` has one row per item (index or column ``sent_id``) and the columns named by
     ``h_human``, ``h_setting`` and ``js``.  Items are ordered by human entropy (descending) so
-    that the (lack of) correlation between the two entropy curves is visible.
+    that the (lack of) correlation between the two entropy curves is visible.  ``n_labels``:
+    the size of the label space (the dotted line is the largest entropy, ``ln n_labels``).
     """
     data = per_item.set_index("sent_id") if "sent_id" in per_item.columns else per_item
     data = data[[h_human, h_setting, js]].astype(float)
@@ -142,13 +160,17 @@ def entropy_js(
         x, data[js], marker="s", s=22, color="white", edgecolors="black", linewidths=0.9,
         zorder=3, clip_on=False, label=f"JS ({setting_name} vs humans)",
     )  # fmt: skip
-    ax.axhline(math.log(len(LABELS)), color="grey", linestyle=":", linewidth=0.8)
-    ax.text(n - 0.5, math.log(len(LABELS)), "max H = ln 3", ha="right", va="bottom", fontsize=8)
+    top = math.log(n_labels)
+    ax.axhline(top, color="grey", linestyle=":", linewidth=0.8)
+    ax.text(n - 0.5, top, f"max H = ln {n_labels}", ha="right", va="bottom", fontsize=8)
     ax.set_xlim(-0.7, n - 0.3)
-    ax.set_ylim(0, 1.25)
-    ax.set_xticks(x)
-    ax.set_xticklabels(data.index, rotation=90, fontsize=7 if n <= 60 else 6)
-    ax.set_xlabel("item (LiveNLI uid), ordered by human entropy")
+    ax.set_ylim(0, max(1.25, top + 0.15))
+    if n <= 150:  # item ids stay readable; beyond, the x axis is only the items' order
+        ax.set_xticks(x)
+        ax.set_xticklabels(data.index, rotation=90, fontsize=7 if n <= 60 else 5)
+    else:
+        ax.set_xticks([])
+    ax.set_xlabel("item, ordered by human entropy")
     ax.set_ylabel("entropy H (nats) / JS distance")
     ax.set_title(f"Per-item entropy: {human_name} vs {setting_name} ({n} items)", pad=26)
     # above the bars (never over them or the y axis, whatever the setting's name's length)
@@ -168,7 +190,7 @@ def label_distribution(shares: pd.DataFrame, *, title: str | None = None) -> Fig
     models; models are ordered least consistent on top; white squares mark consistency on
     the top axis (1 = always the same label, 3 = every label).
     """
-    columns = [c for c in (*LABELS, ERROR_LABEL) if c in shares.columns]
+    columns = [c for c in shares.columns if c not in ("participant_type", "n", "consistency")]
     kinds = shares.get("participant_type", pd.Series("model", index=shares.index))
     groups = [
         ("human annotators", shares[kinds == "human"]),
@@ -200,7 +222,7 @@ def label_distribution(shares: pd.DataFrame, *, title: str | None = None) -> Fig
         ax.set_title(name, loc="left", fontsize=10)
         if consistency is not None and consistency.notna().any():
             top = ax.twiny()
-            top.set_xlim(1, 3)
+            top.set_xlim(1, max(len(columns) - (ERROR_LABEL in columns), 2))
             values = pd.to_numeric(group["consistency"], errors="coerce").to_numpy(float)
             top.scatter(
                 values, y, marker="s", s=30, color="white", edgecolors="black", zorder=4,
@@ -232,6 +254,7 @@ def classification_heatmap(
     item_label: str | None = None,
     reference: pd.Series | None = None,
     reference_name: str = "humans (majority)",
+    labels: Sequence[str] = LABELS,
 ) -> Figure:
     """Figures 3 right, 9, 10: each item's label per trial (or sweep value, or size).
 
@@ -242,10 +265,11 @@ def classification_heatmap(
     no annotation; the right axis names each row (``t1``, ``τ0.05``, ``8B``).  When several
     rows share a cell (e.g. two trials at one temperature) the lowest trial is shown.
     ``reference`` (labels indexed by item, e.g. the human majority) is drawn as a first row.
+    ``labels``: the dataset's label space, in order (colours and legend).
     """
     participants = list(participants or sorted(table["participant"].unique()))
     items = list(item_order or sorted(table["sent_id"].unique()))
-    palette = [*LABELS, ERROR_LABEL]
+    palette = [*labels, ERROR_LABEL]
     code = {label: i for i, label in enumerate(palette)}
     short = {"trial": "t", "temperature": "τ", "top_p": "p", "num_params": ""}.get(by, "")
     unit = "B" if by == "num_params" else ""
@@ -294,7 +318,7 @@ def classification_heatmap(
     right.set_yticklabels(row_names, fontsize=6 if n_rows > 40 else 7)
     right.tick_params(length=0)
     right.spines["right"].set_visible(False)
-    ax.set_xlabel(item_label or f"item ({n_items} LiveNLI items)")
+    ax.set_xlabel(item_label or f"item ({n_items} items)")
     ax.set_xticks([])
     kind = {"trial": "trials", "temperature": "temperature values", "top_p": "top-p values",
             "num_params": "sizes"}.get(by, by)  # fmt: skip
@@ -473,13 +497,14 @@ def projection_scatter(
     sent_id: str | None = None,
     annotate: bool | None = None,
     title: str | None = None,
+    labels: Sequence[str] = LABELS,
 ) -> Figure:
     """Figures 1 and 11: the 2-D projection of explanation embeddings.
 
     ``points`` has columns ``sent_id, participant, participant_type, label, x, y``.  With
     ``sent_id`` only that item is drawn (Figure 1) and, by default, each point is annotated
     with its participant; otherwise every item (Figure 11).  Colour = label, marker shape =
-    human or model participant.
+    human or model participant.  ``labels``: the dataset's label space, in order.
     """
     data = points if sent_id is None else points[points["sent_id"] == sent_id]
     if data.empty:
@@ -490,7 +515,7 @@ def projection_scatter(
     ax = axes[0, 0]
     size = 46 if single else 9
     for kind, marker in TYPE_MARKERS.items():
-        for label in (*LABELS, ERROR_LABEL):
+        for label in (*labels, ERROR_LABEL):
             part = data[(data["participant_type"] == kind) & (data["label"] == label)]
             if part.empty:
                 continue
@@ -510,9 +535,9 @@ def projection_scatter(
             offset = (4, 4 + 9 * stack) if human else (4, -11 - 9 * stack)
             ax.annotate(name, point, xytext=offset, textcoords="offset points", fontsize=7,
                         color="#333333" if human else "#006B4F")  # fmt: skip
-    labels = [label for label in (*LABELS, ERROR_LABEL) if (data["label"] == label).any()]
+    present = [label for label in (*labels, ERROR_LABEL) if (data["label"] == label).any()]
     kinds = [kind for kind in TYPE_MARKERS if (data["participant_type"] == kind).any()]
-    handles = _label_legend(labels) + [
+    handles = _label_legend(present) + [
         Line2D([], [], marker=TYPE_MARKERS[k], color="grey", linestyle="",
                label="humans" if k == "human" else "model participants")
         for k in kinds

@@ -85,8 +85,9 @@ def render_html(report: Report) -> str:
     parts.append(f'<nav>{"".join(links)}<a href="#skipped">Skipped</a></nav>')
     for section in report.sections:
         parts.append(f'<section id="{_e(section.anchor)}"><h2>{_e(section.title)}</h2>')
-        if any(isinstance(b, ItemCard) for b in section.blocks):
-            parts.append(_legend())
+        cards = [b for b in section.blocks if isinstance(b, ItemCard)]
+        if cards:
+            parts.append(_legend(cards[0].labels))
         parts += [_block(block) for block in section.blocks]
         parts.append("</section>")
     parts.append('<section id="skipped"><h2>Skipped</h2>')
@@ -158,14 +159,14 @@ def _tag(label: str) -> str:
     return f'<span class="tag" style="background:{color}">{_e(label)}</span>'
 
 
-def _legend() -> str:
-    tags = "".join(_tag(label) for label in (*LABELS, ERROR_LABEL))
+def _legend(labels: tuple[str, ...] = LABELS) -> str:
+    tags = "".join(_tag(label) for label in (*labels, ERROR_LABEL))
     return f'<p class="legend">Label colours: {tags}</p>'
 
 
-def _bar(shares: pd.Series) -> str:
+def _bar(shares: pd.Series, labels: tuple[str, ...]) -> str:
     spans = []
-    for label in LABELS:
+    for label in labels:
         share = float(shares.get(label, 0.0) or 0.0)
         if share > 0 and not math.isnan(share):
             spans.append(
@@ -179,15 +180,16 @@ def _card(card: ItemCard) -> str:
     rows = []
     for name, shares in card.distributions.iterrows():
         cells = "".join(
-            f'<td class="num">{format_cell(float(shares.get(label, 0.0)))}</td>' for label in LABELS
+            f'<td class="num">{format_cell(float(shares.get(label, 0.0)))}</td>'
+            for label in card.labels
         )
         n = shares.get("n")
         n_text = "" if n is None or pd.isna(n) else str(int(n))
         rows.append(
-            f"<tr><td>{_e(name)}</td><td>{_bar(shares)}</td>{cells}"
+            f"<tr><td>{_e(name)}</td><td>{_bar(shares, card.labels)}</td>{cells}"
             f'<td class="num">{n_text}</td></tr>'
         )
-    head = "".join(f"<th>{label}</th>" for label in LABELS)
+    head = "".join(f"<th>{_e(label)}</th>" for label in card.labels)
     dist = (
         '<div class="table-wrap"><table><thead><tr><th>annotators</th><th>distribution</th>'
         f"{head}<th>n</th></tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
@@ -205,8 +207,9 @@ def _card(card: ItemCard) -> str:
     return (
         f'<details class="item" id="item-{_e(card.uid)}"><summary><b>{_e(card.uid)}</b> · '
         f'{_e(card.summary)}</summary><div class="body">'
-        f'<div class="pair"><span class="k">premise</span><span>{_e(card.premise)}</span>'
-        f'<span class="k">hypothesis</span><span>{_e(card.hypothesis)}</span></div>'
+        '<div class="pair">'
+        + "".join(f'<span class="k">{_e(k)}</span><span>{_e(v)}</span>' for k, v in card.fields)
+        + "</div>"
         f"{dist}"
         f'<div class="cols"><div><h4>Humans ({len(card.human_explanations)})</h4>'
         f"{explanations(card.human_explanations)}</div>"

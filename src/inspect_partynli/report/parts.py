@@ -1,8 +1,10 @@
 """The parts of the report, each a function of the :class:`~.build._Builder` state.
 
-Every number comes from :mod:`inspect_partynli.settings` (label metrics) or
+Every number comes from :mod:`inspect_partynli.analysis` (label metrics) or
 :mod:`inspect_partynli.explanations` (explanation metrics); this module decides what to show
-and raises :class:`~.build._Skip` with a reason when the inputs do not allow a part.
+and raises :class:`~.options.Skip` with a reason when the inputs do not allow a part.  The
+wording, the populations and the labels come from the dataset (``builder.dataset``), never
+from one dataset's literals.
 """
 
 from __future__ import annotations
@@ -13,14 +15,14 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from .. import settings as st
+from .. import analysis as an
+from ..analysis.references import dataset_name
+from ..design import ALL_GROUP, ALL_SUBSET
 from ..errors import UsageError
-from ..labels import LABELS
 from . import figures, tables
-from .build import FIGURE1_ITEM, MIN_ANNOTATOR_ITEMS
 from .document import ItemCard, Paragraph, Section, Table, format_cell
+from .options import FIGURE1_ITEM, MIN_ANNOTATOR_ITEMS, Skip
 
-POPULATIONS = ("livenli", "chaosnli", "mnli")
 #: Participants whose explanations of every trial are shown per item (else: first trial).
 ALL_TRIALS_UP_TO = 3
 
@@ -29,18 +31,23 @@ class Context:
     """Derived data shared by the parts (computed once, lazily)."""
 
     def __init__(self, builder) -> None:
-        from .build import _Skip
-
-        self.skip = _Skip
+        self.skip = Skip
         self.b = builder
-        self.coded = st.prepare(builder.models)
+        dataset = builder.dataset
+        self.dataset = dataset
+        self.name = dataset_name(dataset)
+        self.labels: tuple[str, ...] = tuple(dataset.labels)
+        self.conventions = builder.options.conventions
+        #: the population of Table 5, the per-item views and the figures (default: primary)
+        self.reference = builder.options.reference or dataset.primary
+        self.coded = an.prepare(builder.models, self.labels)
         self.units = self.coded.units
         order = {unit: i for i, unit in enumerate(self.units["unit"])}  # numeric variant order
-        singles = [s for s in st.default_settings(self.coded) if s.kind == "single"]
+        singles = [s for s in an.default_settings(self.coded) if s.kind == "single"]
         singles.sort(key=lambda s: order.get(s.name, len(order)))
         self.singles = singles
-        self.sweeps = st.sweep_settings(self.coded)
-        self.sizes = st.size_settings(self.coded)
+        self.sweeps = an.sweep_settings(self.coded)
+        self.sizes = an.size_settings(self.coded)
         varying = {u for s in (*self.sweeps, *self.sizes) for u in s.participants}
         # MODEL MIX all: the participants that are not sweep values or sizes (as the paper)
         self.plain_units = [u for u in self.units["unit"] if u not in varying] or list(
@@ -48,27 +55,29 @@ class Context:
         )
         self.mixes = []
         groups = builder.options.groups or {}
-        if len(self.plain_units) > 1 and "all" not in groups:
-            self.mixes.append(st.Setting("all", "mix", tuple(self.plain_units)))
+        if len(self.plain_units) > 1 and ALL_GROUP not in groups:
+            self.mixes.append(an.Setting(ALL_GROUP, "mix", tuple(self.plain_units)))
         if groups:
-            self.mixes += st.group_settings(self.coded, dict(groups))
+            self.mixes += an.group_settings(self.coded, dict(groups))
         # per-item views show MODEL MIX all (the paper's Figure 2), else the first mix
-        self.main = next((m for m in self.mixes if m.name == "all"), None) or (
+        self.main = next((m for m in self.mixes if m.name == ALL_GROUP), None) or (
             self.mixes[0] if self.mixes else singles[0]
         )
         self.main_name = _setting_name(self.main)
         subset = builder.options.subset
-        self.subset_table2 = subset or "chaosnli"
-        self.subset_rest = subset or "all"
+        shared = _shared_subset(dataset)  # LiveNLI: chaosnli, the items of all 3 populations
+        self.subset_table2 = subset or shared
+        self.subset_rest = subset or ALL_SUBSET
         annotated = set(builder.models["sent_id"])
-        chaos_items = set(builder.subset_uids["chaosnli"]) & annotated
-        if subset is None and annotated <= set(builder.subset_uids["chaosnli"]):
-            self.subset_rest = "chaosnli"  # only ChaosNLI items annotated: humans on the same
-        if subset is None and not chaos_items:  # no ChaosNLI item annotated: use them all
-            self.subset_table2 = "all"
+        shared_items = set(builder.subset_uids[shared]) & annotated
+        only_shared = annotated <= set(builder.subset_uids[shared])
+        if subset is None and shared != ALL_SUBSET and only_shared:
+            self.subset_rest = shared  # only those items annotated: humans on the same
+        if subset is None and not shared_items:  # none of them annotated: use them all
+            self.subset_table2 = ALL_SUBSET
             builder.report.skip(
-                "Table 2 over the 50 ChaosNLI items",
-                "no annotated item has ChaosNLI labels; Table 2 and Figure 2 use all items",
+                f"Table 2 over the {len(builder.subset_uids[shared])} items of subset {shared}",
+                f"no annotated item is in subset {shared}; Table 2 and Figure 2 use all items",
             )
         self.rows_unit = _unit_per_row(builder.models, self.units)
         self._singles_all: dict[str, dict] | None = None
@@ -83,34 +92,56 @@ class Context:
             for unit, participant in zip(shown["unit"], shown["participant"], strict=True)
         }
 
-    def evaluate(self, settings, reference="livenli", subset=None):
-        return st.evaluate_many(
-            self.coded, settings, reference, subset or self.subset_rest, self.b.livenli
+    def human(self, population: str | None = None, subset: str | None = None) -> an.Reference:
+        """A population of the dataset (default: the report's reference) over a subset."""
+        return an.reference(
+            self.dataset, population or self.reference, subset or self.subset_rest
         )
 
+    def evaluate(self, settings, population=None, subset=None):
+        return an.evaluate_many(
+            self.coded, settings, self.human(population, subset), conventions=self.conventions
+        )
+
+    def population_text(self, population: str | None = None) -> str:
+        """``the livenli humans (LiveNLI workers, 10-38 per item)``: a population in words."""
+        name = population or self.reference
+        description = getattr(self.dataset.populations[name], "description", "")
+        return f"the {name} humans" + (f" ({description})" if description else "")
+
     def singles_all(self) -> dict[str, dict]:
-        """Every unit's SINGLE evaluation vs LiveNLI over the report's items, by unit name."""
+        """Every unit's SINGLE evaluation vs the reference over the report's items, by unit."""
         if self._singles_all is None:
             records = self.evaluate(self.singles)
             self._singles_all = {r["participant"]: r for r in records}
         return self._singles_all
 
 
-def _setting_name(setting: st.Setting) -> str:
+def _shared_subset(dataset) -> str:
+    """The subset Table 2 uses by default: the smallest one whose items every population
+    labelled (LiveNLI: chaosnli, the 50 items with ChaosNLI and MNLI labels), else ``all``."""
+    covered = set(dataset.subsets[ALL_SUBSET])
+    for population in dataset.populations.values():
+        covered &= set(population.counts.index.astype(str))
+    fitting = [
+        name for name, items in dataset.subsets.items()
+        if set(map(str, items)) <= covered and len(items)
+    ]  # fmt: skip
+    return min(fitting, key=lambda name: len(dataset.subsets[name]), default=ALL_SUBSET)
+
+
+def _setting_name(setting: an.Setting) -> str:
     if setting.kind == "single":
         return setting.name
     return f"{tables.SETTING_NAMES.get(setting.kind, setting.kind)} {setting.name}"
 
 
 def _unit_per_row(models: pd.DataFrame, units: pd.DataFrame) -> pd.Series:
-    """The unit name (as :func:`settings.prepare` names it) of every row of ``models``."""
-    keys = ["participant", *st.VARIANT_COLUMNS]
-    left = models[keys].astype({"participant": str, "experiment": str})
-    merged = left.merge(units[["unit", *keys]], on=keys, how="left", sort=False)
-    return pd.Series(merged["unit"].to_numpy(), index=models.index)
+    """The unit name (as :func:`analysis.prepare` names it) of every row of ``models``."""
+    return an.unit_per_row(models, units)
 
 
-def _parameters(setting: st.Setting, units: pd.DataFrame) -> str:
+def _parameters(setting: an.Setting, units: pd.DataFrame) -> str:
     members = units[units["unit"].isin(setting.participants)]
     if setting.kind == "sweep":
         param = str(setting.options.get("param", "temperature"))
@@ -180,12 +211,14 @@ def part_inputs(c: Context) -> None:
     section = Section("Inputs")
     section.blocks += [
         Paragraph(
-            f"{len(models):,} model annotations of {models['sent_id'].nunique()} LiveNLI items: "
+            f"{len(models):,} model annotations of {models['sent_id'].nunique()} {c.name} items: "
             + ", ".join(kinds)
-            + f". Human references: {b.livenli['worker_id'].nunique()} LiveNLI annotators "
-            f"({len(b.livenli):,} annotations of {b.livenli['uid'].nunique()} items), "
-            f"ChaosNLI label counts of the {len(b.subset_uids['chaosnli'])} items that have "
-            "them and the MNLI annotators' labels (5 per item)."
+            + f". Dataset {c.name}: {len(b.subset_uids[ALL_SUBSET])} items, labels "
+            + ", ".join(c.labels)
+            + ". Human references: "
+            + "; ".join(_population_sentence(c, name) for name in c.dataset.populations)
+            + f". Table 5, the per-item views and the figures compare with the {c.reference} "
+            "population."
         ),
         Paragraph(f"Main setting for per-item views: {c.main_name}. {_items_sentence(c)}"),
         Table(
@@ -198,14 +231,31 @@ def part_inputs(c: Context) -> None:
     b.report.sections.append(section)
 
 
+def _population_sentence(c: Context, name: str) -> str:
+    """``livenli (primary): LiveNLI workers, 4,437 labels of 122 items``."""
+    population = c.dataset.populations[name]
+    counts = population.counts
+    primary = (
+        " (primary: per-annotator labels and explanations)" if name == c.dataset.primary else ""
+    )
+    description = getattr(population, "description", "")
+    return (
+        f"{name}{primary}: " + (f"{description}, " if description else "")
+        + f"{int(counts.to_numpy().sum()):,} labels of {len(counts)} items"
+    )
+
+
+def _subset_words(c: Context, subset: str) -> str:
+    n = len(c.b.subset_uids[subset])
+    return f"all {n} items" if subset == ALL_SUBSET else f"the {n} items of subset {subset}"
+
+
 def _items_sentence(c: Context) -> str:
     """Which items each table is computed over, in words."""
-    chaos = f"the {len(c.b.subset_uids['chaosnli'])} ChaosNLI items"
-    every = f"all {len(c.b.subset_uids['all'])} items"
-    table2 = chaos if c.subset_table2 == "chaosnli" else every
-    rest = chaos if c.subset_rest == "chaosnli" else every
+    table2 = _subset_words(c, c.subset_table2)
+    rest = _subset_words(c, c.subset_rest)
     if table2 == rest:
-        only = c.b.options.subset is None and c.subset_rest == "chaosnli"
+        only = c.b.options.subset is None and c.subset_rest != ALL_SUBSET
         return f"Every table and figure is computed over {rest}" + (
             " (the only items annotated)." if only else "."
         )
@@ -215,19 +265,19 @@ def _items_sentence(c: Context) -> str:
 def part_table2(c: Context) -> None:
     b = c.b
     subset = c.subset_table2
-    rows = list(st.human_rows(b.livenli, subset))
+    rows = list(an.human_rows(c.dataset, subset, c.conventions))
     best = c.singles[0]
     chosen = getattr(b.options, "single", None)  # a study names its SINGLE model
     if chosen:
         best = next((s for s in c.singles if s.name == chosen), best)
     elif len(c.singles) > 1:
-        records = c.evaluate(c.singles, "livenli", subset)
+        records = c.evaluate(c.singles, c.reference, subset)
         best = c.singles[int(np.nanargmin([r["JS"] for r in records]))]
     settings = [best, *c.mixes, *c.sweeps, *c.sizes]
-    for population in POPULATIONS:
+    for population in c.dataset.populations:
         try:
             records = c.evaluate(settings, population, subset)
-        except UsageError as error:  # e.g. no annotated item has ChaosNLI labels
+        except UsageError as error:  # e.g. no annotated item has this population's labels
             b.report.skip(f"Table 2, {population} columns", str(error))
             continue
         for setting, record in zip(settings, records, strict=True):
@@ -235,30 +285,39 @@ def part_table2(c: Context) -> None:
             if setting is best and len(c.singles) > 1 and not chosen:
                 params = "lowest JS of the SINGLE participants"
             rows.append({**record, "setting": setting.kind, "parameters": params})
-    frame = tables.table2_frame(rows)
+    primary = c.dataset.primary
+    frame = tables.table2_frame(rows, primary)
     frame.loc[frame["setting"] == "single", "name"] = [
         f"SINGLE {n}" for n in frame.loc[frame["setting"] == "single", "participant"]
     ]
     csv = b.write_csv(frame, "table2.csv")
-    n_items = len(b.subset_uids[subset])
+    populations = list(c.dataset.populations)
+    n_coders = c.b.humans["participant"].nunique()
     section = Section("Table 2: settings vs human populations")
     section.blocks += [
         Paragraph(
-            f"Each setting against the three human populations over {n_items} items "
-            "(the paper's Table 2). Mean over items with the standard deviation in "
-            "parentheses (for mixes and sizes: per trial, then averaged over trials). "
-            "H: entropy (nats); Cor.: Kendall's tau between per-item entropies of the setting "
-            "and the humans; JS: Jensen-Shannon distance; α: Krippendorff's alpha (nominal, "
-            "trials or participants as coders; humans: the 48 LiveNLI workers)."
+            f"Each setting against the {len(populations)} human population"
+            f"{'' if len(populations) == 1 else 's'} of {c.name} ({', '.join(populations)}) "
+            f"over {_subset_words(c, subset)} (the paper's Table 2). Mean over items with the "
+            "standard deviation in parentheses (for mixes and sizes: per trial, then averaged "
+            f"over trials). H: entropy ({_unit(c)}); Cor.: Kendall's tau between per-item "
+            "entropies of the setting and the humans; JS: Jensen-Shannon distance; α: "
+            "Krippendorff's alpha (nominal, trials or participants as coders; humans: the "
+            f"{n_coders} {primary} annotators). Conventions: {c.conventions.describe()}."
         ),
-        Table(tables.table2_display(frame), "Table 2.", csv),
+        Table(
+            tables.table2_display(frame, {p: p for p in populations}, primary), "Table 2.", csv
+        ),
     ]
     b.report.sections.append(section)
 
 
 def part_table5(c: Context) -> None:
     b = c.b
-    human = next(r for r in st.human_rows(b.livenli, c.subset_rest) if r["reference"] == "livenli")
+    human = next(
+        r for r in an.human_rows(c.dataset, c.subset_rest, c.conventions)
+        if r["reference"] == c.reference
+    )  # fmt: skip
     rows = [human]
     rows += [{**r, "setting": "mix"} for r in c.evaluate(c.mixes)] if c.mixes else []
     rows += list(c.singles_all().values())
@@ -267,9 +326,10 @@ def part_table5(c: Context) -> None:
     section = Section("Table 5: every participant")
     section.blocks += [
         Paragraph(
-            f"Every participant (SINGLE: its trials are the annotators) and mix against the "
-            f"LiveNLI humans over {len(b.subset_uids[c.subset_rest])} items (the paper's "
-            "Table 5). KL(P‖Q) and KL(Q‖P): P = humans, Q = the setting, smoothed with 1e-10; "
+            f"Every participant (SINGLE: its trials are the annotators) and mix against "
+            f"{c.population_text()} over {_subset_words(c, c.subset_rest)} (the paper's "
+            "Table 5). KL(P‖Q) and KL(Q‖P): P = humans, Q = the setting, smoothed with "
+            f"{c.conventions.kl_epsilon:g}; "
             "Agree: share of items with the human majority label; consistency: distinct labels "
             "per item across trials; parse rate: share of replies that parsed. The CSV adds "
             "bootstrap 95% confidence intervals."
@@ -279,8 +339,21 @@ def part_table5(c: Context) -> None:
     b.report.sections.append(section)
 
 
-def _per_item(c: Context, setting: st.Setting, subset: str) -> pd.DataFrame:
-    return st.item_table(c.coded, setting, "livenli", subset, c.b.livenli)
+def _unit(c: Context) -> str:
+    base = c.conventions.log_base
+    return "nats" if base is None else ("bits" if base == 2 else f"log base {base:g}")
+
+
+def _per_item(c: Context, setting: an.Setting, subset: str) -> pd.DataFrame:
+    return an.item_table(
+        c.coded, setting, c.human(subset=subset), conventions=c.conventions
+    )
+
+
+def _item_extras(c: Context) -> list[str]:
+    """Item columns worth a per-item column (the dataset's metadata fields, e.g. gold)."""
+    fields = getattr(c.dataset, "metadata_fields", ())
+    return [f for f in fields if f in c.b.item_info.columns]
 
 
 def part_per_item(c: Context) -> None:
@@ -291,26 +364,33 @@ def part_per_item(c: Context) -> None:
         frame.insert(0, "setting", _setting_name(setting))
         frames.append(frame)
     every = pd.concat(frames, ignore_index=True)
-    gold = b.item_info["gold"]
-    every.insert(2, "gold", every["sent_id"].map(gold))
+    extras = _item_extras(c)
+    for position, column in enumerate(extras):
+        every.insert(2 + position, column, every["sent_id"].map(b.item_info[column]))
     csv = b.write_csv(every, "per_item.csv")
     main = every[every["setting"] == c.main_name].drop(columns="setting")
-    shown = main[["sent_id", "gold", "human_majority", "majority", "human_H", "H", "JS",
+    shown = main[["sent_id", *extras, "human_majority", "majority", "human_H", "H", "JS",
                   "KL_pq", "KL_qp", "agree", "consistency"]].copy()  # fmt: skip
-    shares = "/".join(x[0] for x in LABELS)  # e/f/t: one column per side keeps the table narrow
-    shown[f"human {shares}"] = _shares_text(main, [f"human_{x}" for x in LABELS])
-    shown[f"setting {shares}"] = _shares_text(main, list(LABELS))
+    shares = _short_labels(c.labels)  # e/f/t: one column per side keeps the table narrow
+    shown[f"human {shares}"] = _shares_text(main, [f"human_{x}" for x in c.labels])
+    shown[f"setting {shares}"] = _shares_text(main, list(c.labels))
     shown = shown.loc[main["JS"].sort_values(ascending=False, kind="stable").index]
     section = Section("Per-item table")
     section.blocks += [
         Paragraph(
-            f"Per-item metrics of {c.main_name} against the LiveNLI humans, worst JS first "
-            f"(label shares {shares} = {' / '.join(LABELS)}, of the humans and of the setting). "
-            "The CSV holds every setting, with each share in its own column."
+            f"Per-item metrics of {c.main_name} against {c.population_text()}, worst JS first "
+            f"(label shares {shares} = {' / '.join(c.labels)}, of the humans and of the "
+            "setting). The CSV holds every setting, with each share in its own column."
         ),
         Table(shown, "Per-item metrics.", csv, max_rows=40),
     ]
     b.report.sections.append(section)
+
+
+def _short_labels(labels: tuple[str, ...]) -> str:
+    """``e/f/t``: the labels' initials when they tell the labels apart, else the labels."""
+    initials = [label[:1] for label in labels]
+    return "/".join(initials if len(set(initials)) == len(labels) else labels)
 
 
 def _shares_text(frame: pd.DataFrame, columns: list[str]) -> list[str]:
@@ -322,11 +402,12 @@ def _shares_text(frame: pd.DataFrame, columns: list[str]) -> list[str]:
 def part_figure2(c: Context) -> None:
     per_item = _per_item(c, c.main, c.subset_table2)
     fig = figures.entropy_js(
-        per_item, setting_name=c.main_name, h_human="human_H", h_setting="H", js="JS"
-    )
+        per_item, setting_name=c.main_name, human_name=f"humans ({c.reference})",
+        h_human="human_H", h_setting="H", js="JS", n_labels=len(c.labels),
+    )  # fmt: skip
     c.b.add_figure(
         c.b.figures_section, fig, "figure2",
-        f"Figure 2: per-item entropy of the LiveNLI humans and of {c.main_name} over "
+        f"Figure 2: per-item entropy of {c.population_text()} and of {c.main_name} over "
         f"{len(per_item)} items, with each item's JS distance (squares).",
     )  # fmt: skip
 
@@ -348,14 +429,17 @@ def part_figure3_left(c: Context) -> None:
         names.get(unit, unit): (r["consistency"] if r.get("n_trials", 0) > 1 else math.nan)
         for unit, r in singles.items()
     }
-    shares = tables.label_shares(pd.concat([_human_individuals(c), models]), consistency)
+    shares = tables.label_shares(
+        pd.concat([_human_individuals(c), models]), consistency, labels=c.labels
+    )
     shares = shares.sort_index(key=lambda idx: idx.map(_natural))
     c.b.write_csv(shares.reset_index(), "label_shares.csv")
     fig = figures.label_distribution(shares)
     c.b.add_figure(
         c.b.figures_section, fig, "figure3_left",
         "Figure 3 (left): overall label distribution of each participant (least consistent "
-        "on top) and of the human annotators with more than 100 items; squares: consistency.",
+        f"on top) and of the {c.dataset.primary} annotators with more than "
+        f"{MIN_ANNOTATOR_ITEMS} items; squares: consistency.",
     )  # fmt: skip
 
 
@@ -373,7 +457,9 @@ def _item_order(c: Context) -> dict:
     return {
         "item_order": order.index.tolist(),
         "reference": order["human_majority"],
+        "reference_name": f"{c.reference} (majority)",
         "item_label": "items (ordered by human majority label, then human entropy)",
+        "labels": c.labels,
     }
 
 
@@ -439,11 +525,11 @@ def part_figure8(c: Context) -> None:
             f"RandomMix draws {k} of more than {k} participants; the sources have {n_units} "
             "(besides sweep values and sizes); see --k"
         )
-    group = st.Setting(
+    group = an.Setting(
         "all", "random_mix", tuple(c.plain_units),
         {"draws": options.random_mix_draws, "k": k, "seed": options.seed},
     )  # fmt: skip
-    draws = st.random_mix(c.coded, group, "livenli", c.subset_rest, c.b.livenli)
+    draws = an.random_mix(c.coded, group, c.human(), conventions=c.conventions)
     c.b.write_csv(draws, "random_mix.csv")
     marks = {_setting_name(s): r for s, r in zip(c.mixes, c.evaluate(c.mixes), strict=True)}
     fig = figures.random_mix_histograms(draws, marks)
@@ -470,7 +556,7 @@ def part_explanations(c: Context) -> None:
     table = _explanation_table(c)
     encoders = b.encoders
     result = explanation_metrics(
-        table, b.livenli, encoder=encoders.semantic, style_encoder=encoders.style,
+        table, c.dataset, encoder=encoders.semantic, style_encoder=encoders.style,
         progress=b.options.progress,
     )  # fmt: skip
     for what, why in (("semantic", encoders.semantic_missing), ("style", encoders.style_missing)):
@@ -496,10 +582,14 @@ def part_explanations(c: Context) -> None:
     notes = "".join(f" Note: {note}." for note in encoders.notes)
     section.blocks += [
         Paragraph(
-            "Explanation variation (Section 5): de-lexicalised word count w_c, vocabulary size "
-            "V and Jaccard similarity JAC per explanation; D_pair, D_cent, D_max: cosine "
-            "distances within each (item, label) group. p_value: Mann-Whitney U vs humans. "
-            "Encoders: " + ", ".join(used) + "." + notes
+            "Explanation variation (Section 5) of the participants against the human "
+            f"explanations of {c.name} ({c.dataset.primary} annotators, "
+            f"{_human_explanations(c):,} explanations on the participants' items): "
+            "de-lexicalised word count w_c (the item's "
+            f"{' and '.join(c.dataset.text_fields)} removed), vocabulary size V and Jaccard "
+            "similarity JAC per explanation; D_pair, D_cent, D_max: cosine distances within each "
+            "(item, label) group. p_value: Mann-Whitney U vs humans. Encoders: "
+            + ", ".join(used) + "." + notes
         ),
         Table(shown, "Humans vs participants (pools).", csv),
     ]
@@ -507,17 +597,23 @@ def part_explanations(c: Context) -> None:
     lexical = values["representation"] == "lexical"
     for side, part, title, caption in (
         ("left", values[lexical], "Explanation variation: lexical metrics",
-         "Figure 4 (left): de-lexicalised lexical metrics of all human annotators, of each "
-         "annotator with more than 100 items, and of each participant."),
+         f"Figure 4 (left): de-lexicalised lexical metrics of all {c.dataset.primary} "
+         f"annotators, of each annotator with more than {MIN_ANNOTATOR_ITEMS} items, and of "
+         "each participant."),
         ("right", values[~lexical], "Explanation variation: vector metrics",
-         "Figure 4 (right): cosine distances within each (item, label) group, for the humans "
-         "and for the participants, per representation."),
+         "Figure 4 (right): cosine distances within each (item, label) group, for the "
+         f"{c.dataset.primary} humans and for the participants, per representation."),
     ):  # fmt: skip
         if part.empty:
             b.report.skip(f"Figure 4 ({side})", "no explanation metric values")
             continue
         fig = figures.explanation_boxplots(part, title=title)
         b.add_figure(section, fig, f"figure4_{side}", caption + _devices(b))
+
+
+def _human_explanations(c: Context) -> int:
+    humans = c.b.humans[c.b.humans["sent_id"].isin(set(c.b.models["sent_id"]))]
+    return int((humans["explanation"].astype(str).str.strip() != "").sum())
 
 
 def figure4_values(result) -> pd.DataFrame:
@@ -585,11 +681,11 @@ def part_projection(c: Context) -> None:
         per_item = _per_item(c, c.main, c.subset_rest)
         item = per_item[per_item.index.isin(models_with)]["JS"].idxmin()
     kwargs = {"encoder": b.encoders.semantic, "progress": b.options.progress}
-    one = explanation_projection(table, b.livenli, sent_ids=item, **kwargs)
+    one = explanation_projection(table, c.dataset, sent_ids=item, **kwargs)
     b.write_csv(one, "projection_item.csv")
     target = c.b.figures_section
     b.add_figure(
-        target, figures.projection_scatter(one, sent_id=item), "figure1",
+        target, figures.projection_scatter(one, sent_id=item, labels=c.labels), "figure1",
         f"Figure 1: t-SNE of the explanation embeddings of item {item} "
         f"({one['encoder'].iloc[0]}); colour = label, marker = humans / participants."
         + _devices(b),
@@ -597,10 +693,10 @@ def part_projection(c: Context) -> None:
     items = None
     if b.options.projection_items is not None:
         items = sorted(models_with)[: b.options.projection_items]
-    every = explanation_projection(table, b.livenli, sent_ids=items, **kwargs)
+    every = explanation_projection(table, c.dataset, sent_ids=items, **kwargs)
     b.write_csv(every, "projection.csv")
     b.add_figure(
-        target, figures.projection_scatter(every), "figure11",
+        target, figures.projection_scatter(every, labels=c.labels), "figure11",
         f"Figure 11: t-SNE of all explanation embeddings ({every['encoder'].iloc[0]}, "
         f"{every['sent_id'].nunique()} items); colour = label, marker = humans / participants."
         + _devices(b),
@@ -613,30 +709,36 @@ def part_items(c: Context) -> None:
     info = b.item_info
     per_item = _per_item(c, c.main, c.subset_rest)
     models = b.models.assign(unit=c.rows_unit.to_numpy())
-    dists = tables.item_distributions(models.assign(participant=models["unit"]))
-    humans = b.livenli
+    dists = tables.item_distributions(models.assign(participant=models["unit"]), c.labels)
+    humans = b.humans
+    human_rows = {uid: rows for uid, rows in humans.groupby("sent_id", sort=False)}
+    populations = {
+        name: population.counts.set_axis(population.counts.index.astype(str))
+        for name, population in c.dataset.populations.items()
+    }
+    fields = list(c.dataset.text_fields)
+    extras = _item_extras(c)
     n_units = len(c.units)
     all_trials = n_units <= ALL_TRIALS_UP_TO
     section = Section("Items")
     section.blocks.append(
         Paragraph(
-            "Every item as the study's explorer shows it: premise, hypothesis, label "
+            f"Every item as the study's explorer shows it: {', '.join(fields)}, the label "
             "distributions of the human populations and of each participant, and the "
             "explanations side by side ("
             + ("every trial" if all_trials else "first trial of each participant")
             + "). Items are ordered by the JS distance of "
             + c.main_name
-            + ", worst first."
+            + f" against {c.reference}, worst first."
         )
     )
-    chaos = info["chaos_counts"]
     for uid in per_item.sort_values("JS", ascending=False).index:
         row = per_item.loc[uid]
-        distributions = _card_distributions(uid, row, chaos.get(uid), info, dists, c)
-        worker_rows = humans[humans["uid"] == uid]
+        distributions = _card_distributions(uid, populations, dists, c, row)
+        worker_rows = human_rows.get(uid, humans.iloc[:0])
         human_expl = [
             (w, label, text)
-            for w, label, text in zip(worker_rows["worker_id"], worker_rows["class_multi"],
+            for w, label, text in zip(worker_rows["participant"], worker_rows["class_multi"],
                                       worker_rows["explanation"], strict=True)
         ]  # fmt: skip
         rows = models[models["sent_id"] == uid].sort_values(["unit", "trial"])
@@ -648,48 +750,48 @@ def part_items(c: Context) -> None:
                 rows["unit"], rows["trial"], rows["class_multi"], rows["parsed"],
                 rows["explanation"], strict=True)
         ]  # fmt: skip
-        summary = (
-            f"gold {info.at[uid, 'gold']} · humans: {row['human_majority']} "
-            f"(H {format_cell(row['human_H'])}) · {c.main_name}: {row['majority']} "
-            f"(H {format_cell(row['H'])}, JS {format_cell(row['JS'])})"
+        known = [f"{column} {info.at[uid, column]}" for column in extras
+                 if not pd.isna(info.at[uid, column])]  # fmt: skip
+        summary = " · ".join(
+            [
+                *known,
+                f"{c.reference}: {row['human_majority']} (H {format_cell(row['human_H'])})",
+                f"{c.main_name}: {row['majority']} (H {format_cell(row['H'])}, "
+                f"JS {format_cell(row['JS'])})",
+            ]
         )
         section.blocks.append(
             ItemCard(
                 uid,
-                info.at[uid, "premise"],
-                info.at[uid, "hypothesis"],
+                [(field, str(info.at[uid, field])) for field in fields],
                 summary,
                 distributions,
                 human_expl,
                 participant_expl,
+                c.labels,
             )  # fmt: skip
         )
     b.report.sections.append(section)
 
 
-def _card_distributions(uid, row, chaos, info, dists, c: Context) -> pd.DataFrame:
+def _card_distributions(uid, populations, dists, c: Context, row) -> pd.DataFrame:
+    """An item's label shares: each human population, the main mix, then every unit."""
+    labels = list(c.labels)
     records = {}
-    records["humans (LiveNLI)"] = {
-        **{x: row[f"human_{x}"] for x in LABELS},
-        "n": info.at[uid, "n_annotators"],
-    }
-    if chaos is not None and not (isinstance(chaos, float) and math.isnan(chaos)):
-        total = sum(chaos)
-        records["humans (ChaosNLI)"] = {
-            **{x: v / total for x, v in zip(LABELS, chaos, strict=True)},
-            "n": total,
-        }
-    mnli = info.at[uid, "mnli_labels"]
-    if mnli:
-        records["humans (MNLI)"] = {**{x: mnli.count(x) / len(mnli) for x in LABELS},
-                                    "n": len(mnli)}  # fmt: skip
+    for name, counts in populations.items():
+        if uid in counts.index:
+            values = counts.loc[uid, labels].to_numpy(dtype=float)
+            total = values.sum()
+            if total > 0:
+                records[f"humans ({name})"] = {**dict(zip(labels, values / total, strict=True)),
+                                               "n": total}  # fmt: skip
     if c.main.kind != "single":
-        records[c.main_name] = {**{x: row[x] for x in LABELS}, "n": row["n_answers"]}
+        records[c.main_name] = {**{x: row[x] for x in labels}, "n": row["n_answers"]}
     for unit in c.units["unit"]:
         if (unit, uid) in dists.index:
             d = dists.loc[(unit, uid)]
-            records[unit] = {**{x: d[x] for x in LABELS}, "error": d["error"], "n": d["n"]}
+            records[unit] = {**{x: d[x] for x in labels}, "error": d["error"], "n": d["n"]}
     frame = pd.DataFrame.from_dict(records, orient="index")
-    for label in LABELS:
+    for label in labels:
         frame[label] = frame[label].astype(float).fillna(0.0)
     return frame

@@ -1,6 +1,6 @@
 """The report's tables: Table 2, Table 5, per-item distributions and label shares.
 
-The numbers come from :mod:`inspect_partynli.settings` (which calls
+The numbers come from :mod:`inspect_partynli.analysis` (which calls
 :mod:`inspect_partynli.metrics`); this module only arranges them the way the paper does and
 formats them for Markdown/HTML.  Each ``*_frame`` function returns the machine-readable table
 written to CSV (full precision); each ``*_display`` function the rounded table shown in the
@@ -14,18 +14,13 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from ..design import SETTING_NAMES as KIND_NAMES
 from ..labels import ERROR_LABEL, LABELS
 from .document import format_cell
 
-#: The human reference populations, in Table 2's column order, with their display names.
-POPULATION_NAMES: dict[str, str] = {"livenli": "LiveNLI", "chaosnli": "ChaosNLI", "mnli": "MNLI"}
-
-#: Table 2's metrics per population (alpha only where coders are known: LiveNLI).
-TABLE2_METRICS: dict[str, tuple[str, ...]] = {
-    "livenli": ("H", "cor", "JS", "alpha"),
-    "chaosnli": ("H", "cor", "JS"),
-    "mnli": ("H", "cor", "JS"),
-}
+#: Table 2's metrics per population: alpha only for the primary one (its coders are known).
+TABLE2_METRICS: tuple[str, ...] = ("H", "cor", "JS")
+PRIMARY_METRICS: tuple[str, ...] = (*TABLE2_METRICS, "alpha")
 
 #: Table 5's columns (after participant and setting), as in the paper plus our extras.
 TABLE5_METRICS: tuple[str, ...] = (
@@ -39,10 +34,7 @@ METRIC_NAMES: dict[str, str] = {
 }  # fmt: skip
 
 #: Display names of settings (the ``setting`` key of an evaluation).
-SETTING_NAMES: dict[str, str] = {
-    "human": "Human", "single": "SINGLE", "mix": "MODEL MIX", "sweep": "SWEEP", "size": "SIZE",
-    "random_mix": "RANDOM MIX",
-}  # fmt: skip
+SETTING_NAMES: dict[str, str] = {"human": "Human", **KIND_NAMES}
 
 
 def mean_std(mean: object, std: object = None, digits: int = 2) -> str:
@@ -68,12 +60,13 @@ def _name(row: Mapping) -> str:
 
 
 # ------------------------------------------------------------------------------ Table 2
-def table2_frame(rows: Iterable[Mapping]) -> pd.DataFrame:
+def table2_frame(rows: Iterable[Mapping], primary: str) -> pd.DataFrame:
     """Table 2 as one row per setting, columns ``<population>_<metric>`` (CSV form).
 
     ``rows`` are evaluations (dicts with ``participant``, ``setting``, ``reference`` and the
-    metric keys of :func:`inspect_partynli.settings.evaluate`); human rows carry
-    ``setting='human'`` and ``H``/``H_std``/``alpha``.  Rows keep their first-seen order.
+    metric keys of :func:`inspect_partynli.analysis.evaluate`); human rows carry
+    ``setting='human'`` and ``H``/``H_std``/``alpha``.  Rows keep their first-seen order;
+    alpha is kept for the ``primary`` population only.
     """
     table: dict[tuple[str, str], dict] = {}
     for row in rows:
@@ -84,25 +77,29 @@ def table2_frame(rows: Iterable[Mapping]) -> pd.DataFrame:
              "parameters": row.get("parameters", "") or ""},
         )  # fmt: skip
         population = row["reference"]
-        for metric in (*TABLE2_METRICS[population], "H_std", "JS_std", "n_items"):
+        metrics = PRIMARY_METRICS if population == primary else TABLE2_METRICS
+        for metric in (*metrics, "H_std", "JS_std", "n_items"):
             if metric in row:
                 entry[f"{population}_{metric}"] = row[metric]
     frame = pd.DataFrame(list(table.values()))
     return frame
 
 
-def table2_display(frame: pd.DataFrame) -> pd.DataFrame:
-    """Table 2 as shown: ``Experiment, Parameters`` then per population H, Cor., JS (, α)
-    with standard deviations in parentheses."""
+def table2_display(
+    frame: pd.DataFrame, populations: Mapping[str, str], primary: str
+) -> pd.DataFrame:
+    """Table 2 as shown: ``Experiment, Parameters`` then per population H, Cor., JS (, α for
+    the ``primary`` one) with standard deviations in parentheses.  ``populations`` maps each
+    population (in column order) to its display name."""
     out = pd.DataFrame({"Experiment": frame["name"], "Parameters": frame["parameters"]})
-    for population, metrics in TABLE2_METRICS.items():
+    for population, shown in populations.items():
         if not any(c.startswith(population + "_") for c in frame.columns):
             continue
-        for metric in metrics:
+        for metric in PRIMARY_METRICS if population == primary else TABLE2_METRICS:
             column = f"{population}_{metric}"
             values = frame.get(column, pd.Series(math.nan, index=frame.index))
             stds = frame.get(f"{column}_std", pd.Series(math.nan, index=frame.index))
-            out[f"{POPULATION_NAMES[population]} {METRIC_NAMES[metric]}"] = [
+            out[f"{shown} {METRIC_NAMES[metric]}"] = [
                 mean_std(v, s) for v, s in zip(values, stds, strict=True)
             ]
     return out
@@ -137,24 +134,28 @@ def table5_display(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------- label counting
-def label_counts(table: pd.DataFrame, by: Sequence[str] = ("participant",)) -> pd.DataFrame:
+def label_counts(
+    table: pd.DataFrame, by: Sequence[str] = ("participant",), labels: Sequence[str] = LABELS
+) -> pd.DataFrame:
     """How often each label (and ``error``) occurs per group of ``by`` columns.
 
-    Returns a frame indexed by ``by`` with columns :data:`LABELS` + ``error`` (counts).
+    Returns a frame indexed by ``by`` with columns ``labels`` + ``error`` (counts).
     """
     counts = pd.crosstab(
         [table[c] for c in by], table["class_simple"].where(table["parsed"], ERROR_LABEL)
     )
-    return counts.reindex(columns=[*LABELS, ERROR_LABEL], fill_value=0)
+    return counts.reindex(columns=[*labels, ERROR_LABEL], fill_value=0)
 
 
 def label_shares(
-    table: pd.DataFrame, consistency: Mapping[str, float] | None = None
+    table: pd.DataFrame,
+    consistency: Mapping[str, float] | None = None,
+    labels: Sequence[str] = LABELS,
 ) -> pd.DataFrame:
     """Figure 3 left's data: per participant the share of each label (parse failures as
     ``error``), its ``participant_type`` and its ``consistency`` (given, computed by
     :func:`inspect_partynli.metrics.consistency`)."""
-    counts = label_counts(table)
+    counts = label_counts(table, labels=labels)
     shares = counts.div(counts.sum(axis=1), axis=0)
     if not (shares[ERROR_LABEL] > 0).any():
         shares = shares.drop(columns=ERROR_LABEL)
@@ -166,16 +167,16 @@ def label_shares(
     return shares
 
 
-def item_distributions(table: pd.DataFrame) -> pd.DataFrame:
+def item_distributions(table: pd.DataFrame, labels: Sequence[str] = LABELS) -> pd.DataFrame:
     """Per (participant, item): label shares over its parsed trials, and ``n`` answers.
 
-    Indexed by ``(participant, sent_id)``, columns :data:`LABELS` (shares), ``error``
+    Indexed by ``(participant, sent_id)``, columns ``labels`` (shares), ``error``
     (count of failed parses) and ``n`` (all answers).  This is the data of the per-item
     explorer, not a metric.
     """
-    counts = label_counts(table, ("participant", "sent_id"))
-    parsed = counts[list(LABELS)].sum(axis=1)
-    shares = counts[list(LABELS)].div(parsed.where(parsed > 0), axis=0)
+    counts = label_counts(table, ("participant", "sent_id"), labels)
+    parsed = counts[list(labels)].sum(axis=1)
+    shares = counts[list(labels)].div(parsed.where(parsed > 0), axis=0)
     shares[ERROR_LABEL] = counts[ERROR_LABEL]
     shares["n"] = counts.sum(axis=1)
     return shares

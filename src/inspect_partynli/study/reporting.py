@@ -18,7 +18,7 @@ class ReportInputs:
 
     ``table``: the annotation table of every run that has logs, with the study's participant,
     experiment and ``num_params`` for each; ``groups``: the study's groups (and ``all``)
-    as the report's MODEL MIX settings, members named by unit (:func:`settings.prepare`) so
+    as the report's MODEL MIX settings, members named by unit (:func:`analysis.prepare`) so
     that a model's sweep runs never join its mixes; ``single``: the unit of the SINGLE row;
     ``missing``: runs without logs yet (left out).
     """
@@ -86,7 +86,7 @@ def report_inputs(
     A group member whose run has no logs yet is left out (and listed in ``missing``); a
     group left empty is dropped.
     """
-    from ..settings import prepare
+    from ..analysis import prepare
 
     table, read, missing = study_annotations(
         study, log_dir, explanations=explanations, progress=progress

@@ -14,6 +14,20 @@ from pathlib import Path
 from typing import Any
 
 from ..annotation_schema import STUDY_METADATA_KEY
+
+# The study design's constants, re-exported for the study modules (one home: design.py).
+# ``experiment`` values of the annotation table: a sweep is ``<parameter>_sweep`` (as the log
+# reader names sweeps), sizes ``size_ablation`` (as in the PartyNLI files).  A single run's
+# experiment is the first group that lists its model (e.g. ``model_mix_lo``), else
+# ``DEFAULT_EXPERIMENT``.  A sweep has SWEEP_EPOCHS values, hence epochs, by default.
+from ..design import ALL_GROUP as ALL_GROUP
+from ..design import DEFAULT_EPOCHS as DEFAULT_EPOCHS
+from ..design import DEFAULT_EXPERIMENT as DEFAULT_EXPERIMENT
+from ..design import LIVENLI_SUBSETS as SUBSETS  # noqa: F401 (the study module's name)
+from ..design import SIZE_EXPERIMENT as SIZE_EXPERIMENT
+from ..design import SWEEP_EXPERIMENT as SWEEP_EXPERIMENT
+from ..design import SWEEP_PARAMETERS as SWEEP_PARAMETERS
+from ..design import SWEEP_STEPS as SWEEP_EPOCHS
 from ..errors import UsageError
 from ..estimators.base import DEFAULT_ESTIMATOR, ESTIMATORS
 
@@ -44,20 +58,6 @@ SWEEP_SPEC_KEYS = ("max", "epochs")
 #: The estimators a study may add to a model's SINGLE run (which is its ``sampling`` run).
 STUDY_ESTIMATORS = tuple(e for e in ESTIMATORS if e != DEFAULT_ESTIMATOR)
 ESTIMATOR_SPEC_KEYS = ("model", *STUDY_ESTIMATORS, "args")
-#: The parameters a sweep may vary and the largest maximum each accepts (None: unbounded).
-SWEEP_PARAMETERS: dict[str, float | None] = {"temperature": None, "top_p": 1.0}
-#: Distinct values in a sweep, hence its epochs by default (the paper: 10, like the humans).
-SWEEP_EPOCHS = 10
-SUBSETS = ("all", "chaosnli")
-#: The group that every study has: all of its models.
-ALL_GROUP = "all"
-#: ``experiment`` values of the annotation table: a sweep is ``<parameter>_sweep`` (as the log
-#: reader names sweeps), sizes ``size_ablation`` (as in the PartyNLI files).  A single run's
-#: experiment is the first group that lists its model (e.g. ``model_mix_lo``), else this:
-SWEEP_EXPERIMENT = "{parameter}_sweep"
-SIZE_EXPERIMENT = "size_ablation"
-DEFAULT_EXPERIMENT = "model_mix"
-DEFAULT_EPOCHS = 5
 #: The key under which a run's study information is stored in the eval log's metadata.
 METADATA_KEY = STUDY_METADATA_KEY
 
