@@ -1,7 +1,7 @@
 """Build the report: tables, figures, per-item explorer, ``report.md`` and ``report.html``.
 
 :func:`build_report` is the orchestration behind ``partynli report``.  It reads the sources
-into one annotation table, evaluates the settings (via :mod:`inspect_partynli.settings`),
+into one annotation table, evaluates the settings (via :mod:`inspect_partynli.analysis`),
 draws the figures (:mod:`.figures`), computes explanation metrics when asked
 (:mod:`inspect_partynli.explanations`), and writes everything into one folder.  Each part that
 the inputs do not allow (no sweeps, one participant, no explanations, ...) is *skipped with a
