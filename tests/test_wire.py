@@ -280,3 +280,16 @@ def test_logprobs_carry_the_items_label_distribution(server, livenli):
     assert list(top) == list(shares.index[:3])
     for name, share in top.items():
         assert math.isclose(share, shares[name])
+
+
+def test_report_lists_parse_failures_by_reason():
+    import pandas as pd
+
+    from inspect_partynli.report.parts import _failure_counts
+
+    models = pd.DataFrame({
+        "parsed": [True, False, False, False, True, False],
+        "failure_reason": ["", "refused", "empty", "refused", "", ""],
+    })  # fmt: skip
+    units = pd.Series(["a", "a", "a", "a", "b", "b"])
+    assert _failure_counts(models, units) == {"a": "refused 2, empty 1", "b": "unknown 1"}

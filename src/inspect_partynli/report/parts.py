@@ -189,6 +189,19 @@ def plan(builder) -> list[tuple[str, Callable[[], None]]]:
     return parts
 
 
+def _failure_counts(models: pd.DataFrame, units: pd.Series) -> dict[str, str]:
+    """Per unit its parse failures by reason, e.g. ``refused 3, empty 1`` (most first)."""
+    if "failure_reason" not in models.columns:
+        return {}
+    failed = ~models["parsed"].astype(bool)
+    reasons = models.loc[failed, "failure_reason"].fillna("").replace("", "unknown")
+    counts = reasons.groupby(units.to_numpy()[failed.to_numpy()]).value_counts()
+    return {
+        unit: ", ".join(f"{reason} {count}" for reason, count in group.droplevel(0).items())
+        for unit, group in counts.groupby(level=0)
+    }
+
+
 def part_inputs(c: Context) -> None:
     b = c.b
     models = b.models
@@ -197,8 +210,9 @@ def part_inputs(c: Context) -> None:
     units["items"] = units["unit"].map(answered).fillna(0).astype(int)
     parse = models.groupby(c.rows_unit.to_numpy())["parsed"].mean()
     units["parse_rate"] = units["unit"].map(parse)
+    units["parse_failures"] = units["unit"].map(_failure_counts(models, c.rows_unit)).fillna("")
     show = units[["unit", "participant", "experiment", "num_params", "temperature", "top_p",
-                  "n_trials", "items", "parse_rate"]]  # fmt: skip
+                  "n_trials", "items", "parse_rate", "parse_failures"]]  # fmt: skip
     csv = b.write_csv(show, "participants.csv")
     shown = show.copy()  # sizes and settings as given (8, 0.7), not rounded to 8.00, 0.70
     for column in ("num_params", "temperature", "top_p"):
