@@ -88,9 +88,14 @@ from .labels import ERROR_LABEL, NO_ANNOTATION
 from .log_store import LOG_SUFFIXES as STORE_LOG_SUFFIXES
 from .log_store import is_remote, log_files
 
-#: Task names (``log.eval.task``) this reader accepts: the registered name, and the bare
-#: name Inspect records when the task is run from a file.
-LIVENLI_TASKS: tuple[str, ...] = ("inspect_partynli/livenli", "livenli")
+#: Task names (``log.eval.task``) this reader accepts: the package's annotation tasks
+#: (livenli, varierr, a card's annotate), each by its registered name and by the bare name
+#: Inspect records when the task is run from a file.
+ANNOTATION_TASKS: tuple[str, ...] = tuple(
+    name
+    for task in ("livenli", "varierr", "annotate")
+    for name in (f"inspect_partynli/{task}", task)
+)
 
 #: The scorer whose ``Score.value`` dict holds the labels (key in ``sample.scores``).
 SCORER_NAME = "livenli_scorer"
@@ -476,7 +481,7 @@ class _LogReader:
     def read(self, path: Path) -> None:
         header = _read_header(path)
         task = header.eval.task
-        if task not in LIVENLI_TASKS:
+        if task not in ANNOTATION_TASKS:
             self.notes.add(f"logs of other tasks ({task})", path)
             return
         if header.status != "success":

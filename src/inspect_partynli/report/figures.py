@@ -151,7 +151,7 @@ def entropy_js(
     data = data[[h_human, h_setting, js]].astype(float)
     data = data.sort_values([h_human, h_setting], ascending=False)
     n = len(data)
-    fig, axes = _figure(max(7.0, 0.13 * n + 2.0), 4.2)
+    fig, axes = _figure(min(max(7.0, 0.13 * n + 2.0), 20.0), 4.2)  # wide, never unbounded
     ax = axes[0, 0]
     x = np.arange(n)
     ax.bar(x - 0.2, data[h_human], width=0.4, color=HUMAN_COLOR, label=f"H {human_name}")
@@ -300,7 +300,8 @@ def classification_heatmap(
     grid = np.vstack(blocks)
     n_rows, n_items = grid.shape
     row_inches = 0.12 if n_rows <= 40 else 0.09
-    fig, axes = _figure(max(7.5, 0.07 * n_items + 3.0), max(2.6, row_inches * n_rows + 1.9))
+    width = min(max(7.5, 0.07 * n_items + 3.0), 20.0)  # wide, never unbounded
+    fig, axes = _figure(width, max(2.6, row_inches * n_rows + 1.9))
     ax = axes[0, 0]
     cmap = ListedColormap([LABEL_COLORS[label] for label in palette]).with_extremes(
         bad=MISSING_COLOR
