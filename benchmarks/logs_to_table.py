@@ -10,6 +10,8 @@ Generates (once, cached) 54 participants x 122 items x 5 epochs = 32,940 annotat
 
 best of ``--repeat`` runs each, interleaved in alternating order.  Target: (b) <= 1.5 x (a).
 Also times ``load_annotations(explanations=True)`` (full samples) for information.
+``--baseline COMMIT`` also times (b) with the package as it was at ``COMMIT`` (fresh processes,
+interleaved with this checkout's, same logs) and prints the ratio now / baseline.
 
     INSPECT_PARTYNLI_DATA=../shared/data python benchmarks/logs_to_table.py
 """
@@ -89,6 +91,41 @@ def time_load(log_dir: Path, explanations: bool = False) -> tuple[float, int]:
     return time.perf_counter() - start, len(table)
 
 
+_TIME_LOAD = (
+    "import sys, time; from inspect_partynli.annotations import load_annotations; "
+    "start = time.perf_counter(); table = load_annotations(sys.argv[1]); "
+    "print(time.perf_counter() - start, len(table))"
+)
+
+
+def time_load_in(source, log_dir: Path) -> tuple[float, int]:
+    """:func:`time_load` in a fresh process importing the package from ``source``."""
+    import subprocess
+
+    from _baseline import environment
+
+    done = subprocess.run([sys.executable, "-c", _TIME_LOAD, str(log_dir)], capture_output=True,
+                          text=True, env=environment(source), check=True)  # fmt: skip
+    seconds, rows = done.stdout.split()[-2:]
+    return float(seconds), int(rows)
+
+
+def compare_baseline(commit: str, log_dir: Path, repeat: int) -> None:
+    """(b) now vs (b) at ``commit``: best of ``repeat`` interleaved fresh-process runs each."""
+    from _baseline import baseline_source
+
+    source = baseline_source(commit)
+    runs: dict[str, list[tuple[float, int]]] = {"now": [], "baseline": []}
+    for index in range(repeat):
+        for which in ("now", "baseline") if index % 2 == 0 else ("baseline", "now"):
+            runs[which].append(time_load_in(None if which == "now" else source, log_dir))
+    now, old = min(s for s, _ in runs["now"]), min(s for s, _ in runs["baseline"])
+    rows = {which: {r for _, r in found} for which, found in runs.items()}
+    print(f"(b) now {now:.2f} s vs baseline {commit} {old:.2f} s: now/baseline = "
+          f"{now / old:.2f} (<= 1.0: no slower); rows now {sorted(rows['now'])}, "
+          f"baseline {sorted(rows['baseline'])}")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -101,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--explanations", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--baseline", metavar="COMMIT",
+                        help="also time load_annotations at COMMIT and print the ratio")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args.log_dir.mkdir(parents=True, exist_ok=True)
@@ -126,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.explanations:
         seconds, rows = time_load(args.log_dir, explanations=True)
         print(f"(c) load_annotations(explanations=True):  {seconds:.2f} s ({rows} rows)")
+    if args.baseline:
+        compare_baseline(args.baseline, args.log_dir, args.repeat)
     return 0
 
 
