@@ -134,7 +134,7 @@ def entropy_js(
     per_item: pd.DataFrame,
     *,
     setting_name: str = "MODEL MIX",
-    human_name: str = "humans (LiveNLI)",
+    human_name: str = "humans",
     h_human: str = "H_human",
     h_setting: str = "H",
     js: str = "JS",
