@@ -55,3 +55,47 @@ def test_estimator_runs_have_their_folders_experiments_task_and_model_args():
     assert logprobs.model.participant == "humans"
     assert logprobs.metadata(study)["estimator"] == "logprobs"
     assert logprobs.requests(50) == 50 and verbalized.requests(50) == 150
+
+
+def test_the_shipped_offline_study_runs_the_three_estimators_and_reports_them(
+    tmp_path, monkeypatch
+):
+    """`partynli run estimators-offline` then `partynli report`: the comparison table and
+    figure; both estimators reproduce the replayed distributions (JS 0 vs the LiveNLI workers)."""
+    import os
+
+    import pandas as pd
+
+    from inspect_partynli.cli import main
+
+    if not os.environ.get("PARTYNLI_FIXTURES"):
+        from conftest import SHARED
+
+        monkeypatch.setenv("PARTYNLI_FIXTURES", str(SHARED / "fixtures"))
+    logs, out = tmp_path / "logs", tmp_path / "report"
+    assert main(["run", "estimators-offline", "--yes", "--display", "none",
+                 "--log-dir", str(logs)]) == 0  # fmt: skip
+    assert sorted(p.name for p in logs.iterdir()) == [
+        "estimator-livenli-annotators-logprobs", "estimator-livenli-annotators-verbalized",
+        "estimator-ministral-8b-logprobs", "estimator-ministral-8b-verbalized",
+        "single-livenli-annotators", "single-ministral-8b",
+    ]  # fmt: skip
+    assert main(["report", "estimators-offline", "--log-dir", str(logs), "--out", str(out),
+                 "--no-explanations"]) == 0  # fmt: skip
+    table = pd.read_csv(out / "estimators.csv")
+    assert (out / "estimators.png").is_file()
+    assert "Estimators: sampling vs log-probabilities vs verbalized" in (
+        out / "report.md"
+    ).read_text()
+    workers = table[(table["reference"] == "livenli")
+                    & (table["participant"] == "livenli-annotators")].set_index("estimator")
+    assert workers.loc["logprobs", "JS"] == pytest.approx(0, abs=1e-8)
+    assert workers.loc["verbalized", "JS"] == pytest.approx(0, abs=1e-8)
+    assert workers.loc["sampling", "JS"] > 0.05  # 5 of 10 workers per item
+    assert workers.loc["logprobs", "cor"] == pytest.approx(1.0)
+    assert list(workers["n_trials"]) == [5, 1, 1]
+    mix = table[table["estimator"] == "MODEL MIX"]
+    assert set(mix["participant"]) == {"all"} and mix["JS"].notna().all()
+    # the replayed model: every estimator reads its 5 trials' shares
+    ministral = table[(table["reference"] == "chaosnli") & (table["participant"] == "ministral-8b")]
+    assert ministral["JS"].max() - ministral["JS"].min() == pytest.approx(0, abs=1e-8)

@@ -120,26 +120,22 @@ def item_distributions(
     )
 
 
-def _nan_mean_std(values: np.ndarray, ddof: int) -> tuple[float, float]:
-    kept = values[~np.isnan(values)]
-    if not len(kept):
-        return float("nan"), float("nan")
-    std = float(np.std(kept, ddof=ddof)) if len(kept) > ddof else float("nan")
-    return float(kept.mean()), std
-
-
 def compare(run: ItemDistributions, reference: Any, conventions: Any = None) -> dict[str, Any]:
     """The metrics of one run against one human reference (see the module docstring).
 
     ``reference`` has ``uids`` (item ids), ``counts`` (items x labels, the run's labels in
     order) and ``entropy`` (per item); ``conventions`` has ``kl_epsilon``, ``ddof`` and
-    ``log_base`` (None: the paper's).  Items of the reference the run has no distribution for
-    are left out of the means and of ``n_items``.
+    ``log_base``; None uses the metric functions' own defaults, which are the paper's.  Items
+    of the reference the run has no distribution for are left out of the means and of
+    ``n_items``.
     """
-    if conventions is None:
-        from ..analysis.conventions import PAPER  # the one home of the paper's conventions
+    base = getattr(conventions, "log_base", None)
+    std_args = {} if conventions is None else {"ddof": conventions.ddof}
+    kl_args = {} if conventions is None else {"eps": conventions.kl_epsilon}
 
-        conventions = PAPER
+    def mean_std(values: np.ndarray) -> tuple[float, float]:
+        return metrics.mean_std(values, **std_args)
+
     uids = np.asarray(reference.uids).astype(str)
     human = np.asarray(reference.counts, dtype=float)
     position = {item: i for i, item in enumerate(run.items)}
@@ -152,15 +148,14 @@ def compare(run: ItemDistributions, reference: Any, conventions: Any = None) -> 
             model[row] = run.distribution[found]
             spread[row] = run.spread[found]
             epochs[row] = run.epochs[found]
-    ddof = conventions.ddof
-    entropy = metrics.entropy(model, conventions.log_base)
-    h_mean, h_std = _nan_mean_std(entropy, ddof)
-    js = metrics.js_distance(model, human, conventions.log_base)
-    js_mean, js_std = _nan_mean_std(js, ddof)
+    entropy = metrics.entropy(model, base)
+    h_mean, h_std = mean_std(entropy)
+    js = metrics.js_distance(model, human, base)
+    js_mean, js_std = mean_std(js)
     present = epochs > 0
     with np.errstate(invalid="ignore"):
-        kl_pq = metrics.kl_divergence(human, model, conventions.kl_epsilon)
-        kl_qp = metrics.kl_divergence(model, human, conventions.kl_epsilon)
+        kl_pq = metrics.kl_divergence(human, model, **kl_args)
+        kl_qp = metrics.kl_divergence(model, human, **kl_args)
     agree = metrics.majority_match(human, model)
     cor = metrics.kendall_tau(entropy, np.asarray(reference.entropy, dtype=float))
     return {
@@ -171,11 +166,11 @@ def compare(run: ItemDistributions, reference: Any, conventions: Any = None) -> 
         "H_std": h_std,
         "JS": js_mean,
         "JS_std": js_std,
-        "KL_pq": _nan_mean_std(np.where(present, kl_pq, np.nan), ddof)[0],
-        "KL_qp": _nan_mean_std(np.where(present, kl_qp, np.nan), ddof)[0],
-        "agree": _nan_mean_std(agree, ddof)[0],
+        "KL_pq": mean_std(np.where(present, kl_pq, np.nan))[0],
+        "KL_qp": mean_std(np.where(present, kl_qp, np.nan))[0],
+        "agree": mean_std(agree)[0],
         "cor": float(cor),
-        "spread": _nan_mean_std(spread, ddof)[0],
+        "spread": mean_std(spread)[0],
         "parse_rate": run.n_parsed / run.n_replies if run.n_replies else float("nan"),
         "other_mass": run.other_mass,
         "raw_sum": run.raw_sum,

@@ -111,8 +111,14 @@ class _Builder:
 
     def __init__(self, table, dataset, out_dir: Path, options: ReportOptions) -> None:
         from ..analysis import human_table
+        from ..estimators.base import DEFAULT_ESTIMATOR
+        from ..estimators.table import row_estimators
 
-        self.models = table[table["participant_type"] != "human"].reset_index(drop=True)
+        models = table[table["participant_type"] != "human"].reset_index(drop=True)
+        # logprobs / verbalized runs: only in the estimator comparison, never in the settings
+        sampling = row_estimators(models) == DEFAULT_ESTIMATOR
+        self.models = models[sampling].reset_index(drop=True)
+        self.estimates = models[~sampling].reset_index(drop=True)
         self.dataset = dataset
         self.out = out_dir
         self.options = options
@@ -231,7 +237,8 @@ def _write_documents(builder: _Builder) -> None:
 
 _SECTION_ORDER = {
     "Inputs": 0, "Table 2: settings vs human populations": 1, "Table 5: every participant": 2,
-    "Figures": 3, "Explanations": 4, "Per-item table": 5, "Items": 6,
+    "Figures": 3, "Estimators: sampling vs log-probabilities vs verbalized": 3.5,
+    "Explanations": 4, "Per-item table": 5, "Items": 6,
 }  # fmt: skip
 
 

@@ -120,4 +120,93 @@ def comparison_frame(
     estimators = pd.DataFrame(list(estimator_rows)).assign(kind="estimator")
     mixes = pd.DataFrame(list(mix_rows)).assign(kind="mix", estimator="")
     frame = pd.concat([estimators, mixes], ignore_index=True)
+    for column in ("n_items", "n_trials"):
+        if column in frame.columns:
+            frame[column] = frame[column].astype("Int64")
     return frame
+
+
+#: The report section of the comparison.
+SECTION = "Estimators: sampling vs log-probabilities vs verbalized"
+#: Columns of the comparison table, in order.
+TABLE_COLUMNS: tuple[str, ...] = (
+    "reference", "participant", "estimator", "n_trials", "n_items", "H", "JS", "KL_pq",
+    "KL_qp", "agree", "cor", "spread", "other_mass", "raw_sum",
+)  # fmt: skip
+
+
+def estimator_records(c, references: Sequence[str]) -> list[dict]:
+    """Per model with estimator runs: each estimator's metrics against every reference (its
+    sampling run is its unit that is neither a sweep value nor a size, if it has one)."""
+    from ..estimators.evaluation import compare, item_distributions
+    from ..estimators.table import row_estimators
+
+    b = c.b
+    estimates = b.estimates
+    runs: list[tuple[str, pd.DataFrame]] = []
+    for participant in dict.fromkeys(estimates["participant"]):
+        sampling_units = [
+            u for u in c.plain_units
+            if u in set(c.units.loc[c.units["participant"] == participant, "unit"])
+        ]  # fmt: skip
+        if sampling_units:
+            runs.append((participant, b.models[c.rows_unit.to_numpy() == sampling_units[0]]))
+        mine = estimates[estimates["participant"] == participant]
+        for estimator in ESTIMATORS[1:]:
+            rows = mine[row_estimators(mine) == estimator]
+            if len(rows):
+                runs.append((participant, rows))
+    records = []
+    for reference in references:
+        human = c.human(reference)
+        for participant, rows in runs:
+            run = item_distributions(rows, c.labels, ddof=c.conventions.ddof)
+            record = compare(run, human, c.conventions)
+            records.append({"reference": reference, "participant": participant, **record})
+    return records
+
+
+def part(c) -> None:
+    """The comparison table and figure against every human population of the dataset
+    (skipped when no run is a logprobs / verbalized one)."""
+    from .document import Paragraph, Section, Table
+
+    b = c.b
+    if b.estimates.empty:
+        raise c.skip("no logprobs or verbalized runs (-T estimator=...)")
+    references = list(c.dataset.populations)
+    rows = estimator_records(c, references)
+    mixes = []
+    for reference in references:
+        if c.mixes:
+            evaluated = c.evaluate(c.mixes, population=reference)
+            mixes += [{**r, "reference": reference} for r in evaluated]
+    frame = comparison_frame(rows, [
+        {k: r[k] for k in ("reference", "participant", "n_items", "n_trials", "H", "JS",
+                           "KL_pq", "KL_qp", "agree", "cor")} for r in mixes
+    ])  # fmt: skip
+    shown = frame.assign(
+        estimator=frame["estimator"].where(frame["kind"] == "estimator", "MODEL MIX")
+    )
+    table = shown[[column for column in TABLE_COLUMNS if column in shown.columns]]
+
+    csv = b.write_csv(table, "estimators.csv")
+    section = Section(SECTION)
+    section.blocks += [
+        Paragraph(
+            "Each model's distribution per item read three ways: sampling (its label shares "
+            "over the epochs, as SINGLE), logprobs (first-token log-probabilities of the label "
+            "words) and verbalized (the probabilities it states), each averaged over its "
+            "epochs; MODEL MIX settings beside. Metrics as in Table 2 (natural log, KL "
+            "smoothed with 1e-10, Agree = majority match, Cor. = Kendall's tau of per-item "
+            "entropies); spread = mean over items of the std of a label's probability across "
+            "epochs (NaN with one epoch)."
+        ),
+        Table(table, "Estimators against the human references.", csv),
+    ]
+    b.report.sections.append(section)
+    b.add_figure(
+        section, estimator_comparison(frame), "estimators",
+        "Per model, the JS distance and Cor. of its three estimators against each human "
+        "reference, beside the MODEL MIX settings (grey).",
+    )  # fmt: skip

@@ -179,6 +179,12 @@ def plan(builder) -> list[tuple[str, Callable[[], None]]]:
         ("Figure 10 (classification across sizes)", lambda: part_figure10(ctx())),
         ("Figure 8 (RandomMix)", lambda: part_figure8(ctx())),
     ]
+    if not builder.estimates.empty:
+        from . import estimators
+
+        parts.append(
+            ("estimator comparison", lambda: estimators.part(ctx()))
+        )
     if builder.options.explanations:
         parts += [
             ("explanation metrics and Figure 4", lambda: part_explanations(ctx())),

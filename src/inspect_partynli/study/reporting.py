@@ -91,7 +91,11 @@ def report_inputs(
     table, read, missing = study_annotations(
         study, log_dir, explanations=explanations, progress=progress
     )
-    units = prepare(table).units
+    from ..estimators.base import DEFAULT_ESTIMATOR
+    from ..estimators.table import row_estimators
+
+    # units as the report names them: its settings leave logprobs / verbalized runs out
+    units = prepare(table[row_estimators(table) == DEFAULT_ESTIMATOR]).units
     single_units: dict[str, str] = {}
     for config in read:
         if config.kind != "single":
