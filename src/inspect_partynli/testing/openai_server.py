@@ -214,8 +214,12 @@ def logprobs_content(reply: Reply, top: int) -> list[dict[str, Any]]:
     participant's label distribution; every other token is certain (log-prob 0)."""
     tokens: list[tuple[str, bool]] = []
     text = reply.text
-    at = text.find(f'"{reply.label}"') + 1 if reply.label else 0
-    if reply.label and at > 0:
+    if reply.label and text.startswith(reply.label):  # the label alone first (an estimator)
+        at = 0
+    else:
+        at = text.find(f'"{reply.label}"') + 1 if reply.label else 0
+        at = at if at > 0 else -1
+    if reply.label and at >= 0:
         head, tail = text[:at], text[at + len(reply.label) :]
         tokens = [(t, False) for t in _TOKEN.findall(head)] + [(reply.label, True)]
         tokens += [(t, False) for t in _TOKEN.findall(tail)]
