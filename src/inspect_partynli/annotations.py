@@ -121,11 +121,26 @@ ANNOTATION_KEY: tuple[str, ...] = (
 )  # fmt: skip
 
 _SUPERSEDED = "logs whose annotations a later log superseded (eval-set retry or re-run)"
+# What makes the annotations a partial run (the report says so in its opening lines):
+_UNFINISHED = "logs with status"  # cancelled / error / started
+_ERRORED = "logs with samples that errored"
+_MISSING = "runs with missing (item, epoch) annotations"
+_DAMAGED = "damaged samples skipped"
+#: Note prefixes that mean the sources are a partial run (see :class:`AnnotationWarning`).
+PARTIAL_NOTES: tuple[str, ...] = (_UNFINISHED, _ERRORED, _MISSING, _DAMAGED)
 _MAX_NAMED = 3  # file names listed per warning line before "and N more"
 
 
 class AnnotationWarning(UserWarning):
-    """Something in the sources was skipped or superseded; the message says what."""
+    """Something in the sources was skipped or superseded; the message says what.
+
+    ``notes`` holds the message's parts, one per kind of problem; those starting with one of
+    :data:`PARTIAL_NOTES` mean the annotations come from a partial run.
+    """
+
+    def __init__(self, message: str, notes: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.notes = notes if notes is not None else [message]
 
 
 # --------------------------------------------------------------------------------------
@@ -354,20 +369,11 @@ def write_partynli_file(
 
 
 def check_output_path(path: str | os.PathLike, *, force: bool = False) -> Path:
-    """Validate an output path for :func:`write_partynli_file` before any work is done."""
-    path = Path(path)
-    if path.suffix.lower() not in TABLE_SUFFIXES:
-        raise UsageError(
-            f"{path}: unknown output format {path.suffix or '(no extension)'!r}; "
-            f"use {' or '.join(TABLE_SUFFIXES)}"
-        )
-    if path.is_dir():
-        raise UsageError(f"{path}: is a folder, expected a file name")
-    if path.exists() and not force:
-        raise OutputExistsError(f"{path} exists; pass --force to overwrite it")
-    if not path.parent.is_dir():
-        raise UsageError(f"{path.parent}: output folder does not exist")
-    return path
+    """Validate an output path for :func:`write_partynli_file` before any work is done
+    (format, kind, existing file, writable folder: see :func:`outputs.check_output_file`)."""
+    from .outputs import check_output_file
+
+    return check_output_file(path, force=force, suffixes=TABLE_SUFFIXES)
 
 
 def participant_name(
@@ -462,6 +468,9 @@ class _Log:
     run: str  # the run (model, participant, experiment) it belongs to: for missing epochs
     expected: set[tuple[str, int]]
     num_params: float = np.nan  # model size recorded by a study run, else unknown
+    #: (item, epoch) pairs the log's model had no annotation for (a replayed source's gaps):
+    #: never missing, for any log of the run (a killed log may not have reached them)
+    unannotated: set[tuple[str, int]] = field(default_factory=set)
 
 
 @dataclass
@@ -485,7 +494,7 @@ class _LogReader:
             self.notes.add(f"logs of other tasks ({task})", path)
             return
         if header.status != "success":
-            self.notes.add(f"logs with status {header.status} (kept their completed samples)",
+            self.notes.add(f"{_UNFINISHED} {header.status} (kept their completed samples)",
                            path)  # fmt: skip
         model = header.eval.model
         # what `partynli run` recorded about this run (participant, experiment, size)
@@ -539,7 +548,7 @@ class _LogReader:
             self.estimates.append(estimate_columns(value))
             present.add((str(sample_id), int(epoch)))
         if errored:
-            self.notes.add("logs with samples that errored (skipped)", path, errored)
+            self.notes.add(f"{_ERRORED} (skipped)", path, errored)
         if unscored:
             self.notes.add("logs with unscored samples (skipped; run `inspect score` on them)",
                            path, unscored)  # fmt: skip
@@ -552,7 +561,7 @@ class _LogReader:
         run_key = json.dumps(run, default=str)
         size = study_run.get("num_params")
         size = float(size) if isinstance(size, (int, float)) else np.nan
-        self.logs.append(_Log(path, _log_order(header, path), run_key, expected, size))
+        self.logs.append(_Log(path, _log_order(header, path), run_key, expected, size, unannotated))
 
     def _samples(self, path: Path) -> Iterator[tuple]:
         """(id, epoch, error, scores, metadata, completed_at, explanation) per sample."""
@@ -563,11 +572,12 @@ class _LogReader:
                 for s in read_eval_log_sample_summaries(str(path)):
                     yield s.id, s.epoch, s.error, s.scores, s.metadata, s.completed_at, ""
             else:
-                for s in _read_full_samples(path):
+                for s in _read_full_samples(path, self.notes):
                     error = s.error.message if s.error is not None else None
                     explanation = _explanation(s.scores)
                     yield s.id, s.epoch, error, s.scores, s.metadata, s.completed_at, explanation
-        except (OSError, ValueError, KeyError, RuntimeError) as error:
+        except Exception as error:  # noqa: BLE001 - any failure means "samples unreadable"
+            # (zip, zstd/zlib, ijson, pydantic and OS errors alike: the class, not one type)
             reason = _first_line(error)
             raise SourceError(f"{path}: cannot read the log's samples ({reason})") from error
 
@@ -607,20 +617,22 @@ class _LogReader:
 
     def _note_missing(self, frame: pd.DataFrame) -> None:
         """Count (item, epoch) pairs each run expected but no log of that run holds."""
-        runs: dict[str, tuple[set, list[int]]] = {}
+        runs: dict[str, tuple[set, set, list[int]]] = {}
         for index, log in enumerate(self.logs):
-            expected, members = runs.setdefault(log.run, (set(), []))
+            expected, unannotated, members = runs.setdefault(log.run, (set(), set(), []))
             expected |= log.expected
+            unannotated |= log.unannotated
             members.append(index)
         pairs = set(zip(frame["_log"], frame["sent_id"], frame["trial"], strict=True))
-        for expected, members in runs.values():
+        for expected, unannotated, members in runs.values():
             member_set = set(members)
             present = {(s, t) for log, s, t in pairs if log in member_set}
-            missing = len(expected - present)
+            # only what no log of the run holds: a pair a killed log never reached but a
+            # later log annotated (or found the source has no annotation for) is not missing
+            missing = len(expected - present - unannotated)
             if missing:
                 latest = max(members, key=lambda i: self.logs[i].order)
-                self.notes.add("runs with missing (item, epoch) annotations",
-                               self.logs[latest].path, missing)  # fmt: skip
+                self.notes.add(_MISSING, self.logs[latest].path, missing)
 
 
 _LOG_ROW_FIELDS = (
@@ -644,16 +656,36 @@ def _first_line(error: BaseException) -> str:
     return text[0] if text else type(error).__name__
 
 
-def _read_full_samples(path: Path) -> list[Any]:
+def _read_full_samples(path: Path, notes: _Notes) -> list[Any]:
     """A log's samples with their scores, one log at a time (big fields left out).
 
     One ``read_eval_log`` per log with ``exclude_fields`` (messages, events, ...) is about
-    twice as fast as streaming the samples one by one with ``read_eval_log_samples``
+    twice as fast as streaming the samples one by one with ``read_eval_log_sample``
     (which reopens the archive per sample), and only one log's thinned samples are held.
+    When that read fails (a damaged sample spoils the whole read), the samples listed in the
+    log's summaries are read one by one instead, and each that cannot be read is skipped
+    with a note naming the log and the sample.
     """
-    from inspect_ai.log import read_eval_log
+    from inspect_ai.log import read_eval_log, read_eval_log_sample, read_eval_log_sample_summaries
 
-    return read_eval_log(str(path), exclude_fields=_EXCLUDED_SAMPLE_FIELDS).samples or []
+    try:
+        return read_eval_log(str(path), exclude_fields=_EXCLUDED_SAMPLE_FIELDS).samples or []
+    except Exception:  # noqa: BLE001 - find the damaged samples below
+        if path.suffix.lower() != ".eval":
+            raise  # a JSON log is one document: nothing to salvage sample by sample
+    samples, damaged = [], []
+    for summary in read_eval_log_sample_summaries(str(path)):
+        try:
+            samples.append(read_eval_log_sample(
+                str(path), summary.id, summary.epoch, exclude_fields=_EXCLUDED_SAMPLE_FIELDS
+            ))  # fmt: skip
+        except Exception as error:  # noqa: BLE001 - a damaged member, whatever the error
+            damaged.append(f"{summary.id} epoch {summary.epoch} ({_first_line(error)[:80]})")
+    if damaged:
+        shown = "; ".join(damaged[:_MAX_NAMED])
+        more = f" and {len(damaged) - _MAX_NAMED} more" if len(damaged) > _MAX_NAMED else ""
+        notes.add(f"{_DAMAGED} in {path.name}: {shown}{more}", path, len(damaged))
+    return samples
 
 
 def _livenli_value(scores: Mapping[str, Any] | None) -> dict | None:
@@ -824,6 +856,10 @@ class _Notes:
         files[str(path)] = files.get(str(path), 0) + count
 
     def message(self) -> str:
+        return "; ".join(self.parts())
+
+    def parts(self) -> list[str]:
+        """One text per kind of problem: what, how many files and annotations, which files."""
         parts = []
         for what, files in self._notes.items():
             total = sum(files.values())
@@ -833,11 +869,11 @@ class _Notes:
                 shown += f" and {len(names) - _MAX_NAMED} more"
             counted = f", {total} annotation(s)" if total else ""
             parts.append(f"{what}: {len(files)} file(s){counted} ({shown})")
-        return "; ".join(parts)
+        return parts
 
     def warn(self) -> None:
         if self._notes:
-            warnings.warn(self.message(), AnnotationWarning, stacklevel=3)
+            warnings.warn(AnnotationWarning(self.message(), self.parts()), stacklevel=3)
 
 
 @contextmanager

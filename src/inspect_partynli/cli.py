@@ -12,7 +12,9 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import NoReturn
 
 from .errors import UserInputError
 
@@ -28,7 +30,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     gets its arguments, so ``partynli --help`` and each command load only what they need
     (see docs/performance.md).  Without ``argv`` every command gets its arguments.
     """
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="partynli",
         description="Label and explanation variation of LLM annotators vs humans (PartyNLI).",
     )
@@ -48,6 +50,18 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """A parser whose usage errors are one line (the usage itself stays on ``--help``).
+
+    Sub-parsers are made of the same class (argparse's default), so every command's bad
+    option, bad choice or missing argument is one line too, with exit code 2.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        first = message.strip().splitlines()[0] if message.strip() else "bad arguments"
+        self.exit(2, f"{self.prog}: error: {first} (see {self.prog} --help)\n")
+
+
 def _named_command(argv: Sequence[str]) -> str | None:
     """The command ``argv`` runs: its first word that is not an option (the top-level parser
     has no options besides ``--help``), or None."""
@@ -60,18 +74,54 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning(args.command)
+            return int(args.handler(args) or 0)
     except UserInputError as error:
-        print(f"partynli {args.command}: error: {error}", file=sys.stderr)
+        print(f"partynli {args.command}: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a file the user named cannot be written or read
+        if isinstance(error, BrokenPipeError):
+            return _quiet_broken_pipe()
+        print(f"partynli {args.command}: error: {_os_error(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"partynli {args.command}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        # The reader went away (``partynli metrics ... | head``): stop quietly, as Unix tools do.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away (``partynli metrics ... | head``): stop quietly, as Unix tools do."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0
+
+
+def _one_line(error: BaseException) -> str:
+    """An error message as one line (a multi-line message keeps its lines, joined by '; ')."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    text = lines[0]
+    for line in lines[1:]:
+        text += f" {line}" if text.endswith(":") else f"; {line}"
+    return text
+
+
+def _os_error(error: OSError) -> str:
+    """``PATH: reason`` for an operating-system error (no errno, no traceback)."""
+    reason = error.strerror or _one_line(error)
+    return f"{error.filename}: {reason}" if error.filename else reason
+
+
+def _one_line_warning(command: str):
+    """A ``warnings.showwarning`` that prints ``partynli CMD: warning: MESSAGE`` (one line,
+    no file name or source line): warnings are messages to the user, not to a developer."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"partynli {command}: warning: {_one_line(message)}", file=file or sys.stderr)
+
+    return show
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -197,6 +197,23 @@ def add_progress(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def whole_number(minimum: int = 0) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number of at least ``minimum`` (``--seed -1`` is a
+    one-line usage error, not a numpy traceback after the sources were read)."""
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+
+    convert.__name__ = "whole number"  # argparse names the type in its messages
+    return convert
+
+
 # ------------------------------------------------------------------------------ reading back
 def parse_mapping(items: Sequence[str], option: str, convert: Callable[[str], object]) -> dict:
     """``["a=1", "b=2"]`` -> ``{"a": convert("1"), ...}``; a UsageError names a bad item."""

@@ -33,6 +33,7 @@ from ._arguments import (
     load_dataset,
     progress,
     read_sources,
+    whole_number,
 )
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="split participants into pools by this column (e.g. experiment); default: one pool",
     )  # fmt: skip
     parser.add_argument(
-        "--ngram", type=int, default=DEFAULT_N, metavar="N",
+        "--ngram", type=whole_number(1), default=DEFAULT_N, metavar="N",
         help=f"de-lexicalisation n-gram order ({DEFAULT_N})",
     )  # fmt: skip
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format")
@@ -146,24 +147,21 @@ def run(args: argparse.Namespace) -> int:
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        from ..outputs import write_text
+
+        write_text(output, text)  # a link at FILE is replaced, never written through
         print(f"wrote {len(frame)} rows to {output}", file=sys.stderr)
     return 0
 
 
 def _output_path(args: argparse.Namespace):
-    """``-o FILE`` as a Path (None for stdout), refused before any work if it cannot be
-    written or exists without ``--force``."""
-    from pathlib import Path
+    """``-o FILE`` as a Path (None for stdout), refused before any work if it is a folder,
+    cannot be written or exists without ``--force``; ``--cache-dir`` is checked too."""
+    from ..outputs import check_output_folder, check_output_file
 
-    if not args.output:
-        return None
-    output = Path(args.output)
-    if output.exists() and not args.force:
-        raise OutputExistsError(f"{output} exists; pass --force to overwrite it")
-    if not output.parent.is_dir():
-        raise UsageError(f"{output.parent}: output folder does not exist")
-    return output
+    if args.cache and args.cache_dir:
+        check_output_folder(args.cache_dir, "--cache-dir")
+    return check_output_file(args.output, force=args.force) if args.output else None
 
 
 def _annotation_table(args: argparse.Namespace, dataset, notify) -> pd.DataFrame:

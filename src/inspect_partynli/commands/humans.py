@@ -22,6 +22,7 @@ from ._arguments import (
     add_subset,
     conventions,
     load_dataset,
+    whole_number,
 )
 from .metrics import add_format_argument, render
 
@@ -35,7 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_subset(parser)
     add_data(parser)
     add_reference(parser)
-    parser.add_argument("--seed", type=int, default=0, help="seed for the bootstrap (--ci)")
+    parser.add_argument(
+        "--seed", type=whole_number(0), default=0, help="seed for the bootstrap (--ci)"
+    )
     add_format_argument(parser)
     add_conventions(parser)
 

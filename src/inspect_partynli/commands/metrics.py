@@ -32,6 +32,7 @@ from ._arguments import (
     conventions,
     load_dataset,
     read_sources,
+    whole_number,
 )
 
 if TYPE_CHECKING:
@@ -112,15 +113,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="YAML file of groups: NAME: [P1, P2, ...] (or a comma-separated string)",
     )  # fmt: skip
     parser.add_argument(
-        "--draws", type=int, default=RANDOM_MIX_DRAWS,
+        "--draws", type=whole_number(1), default=RANDOM_MIX_DRAWS,
         help=f"random mix draws (default {RANDOM_MIX_DRAWS})",
     )  # fmt: skip
     parser.add_argument(
-        "--k", type=int, default=RANDOM_MIX_SIZE,
+        "--k", type=whole_number(1), default=RANDOM_MIX_SIZE,
         help=f"random mix size (default {RANDOM_MIX_SIZE})",
     )  # fmt: skip
     parser.add_argument(
-        "--seed", type=int, default=RANDOM_MIX_SEED, help="seed for draws and bootstrap"
+        "--seed", type=whole_number(0), default=RANDOM_MIX_SEED, help="seed for draws and bootstrap"
     )
     add_data(parser)
     add_naming(parser)
@@ -142,6 +143,11 @@ def read_groups(path: str | None, specs: Sequence[str]) -> dict[str, tuple[str, 
             raise SourceError(f"groups file not found: {path}")
         try:
             content = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as error:
+            raise SourceError(
+                f"{path}: not UTF-8 text (byte {error.object[error.start]:#04x} at offset "
+                f"{error.start}); save the groups file as UTF-8"
+            ) from None
         except yaml.YAMLError as error:
             raise SourceError(f"{path} is not valid YAML: {str(error).splitlines()[0]}") from None
         if not isinstance(content, dict):

@@ -16,6 +16,7 @@ import argparse
 import sys
 
 from ..errors import UsageError, UserInputError
+from ._arguments import whole_number
 
 NAME = "run"
 #: Sample-level retries of a request that fails past the client's own retries.
@@ -40,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--retry-attempts",
-        type=int,
+        type=whole_number(0),
         default=None,
         help="eval_set retries of a failed run (Inspect's default: 10)",
     )
@@ -127,6 +128,7 @@ def confirm(prompt: str) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     from ..log_store import location
+    from ..outputs import check_output_folder
     from ..study import (
         configurations,
         format_plan,
@@ -145,21 +147,29 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     study = load_study(args.study)
     root = location(args.log_dir if args.log_dir else study.default_log_dir)
-    try:
-        runs = plan(study, root, shard=shard)
-    except UserInputError as error:  # LiveNLI missing or unreadable: one more problem
+    try:  # a local log folder that is a file or cannot be written: refused, also --dry-run
+        if "://" not in str(root):
+            check_output_folder(root, "log folder")
+    except UserInputError as error:
         runs = []
         problems = preflight(configurations(study))
-        problems.append(f"task.data: {error}")
+        problems.append(str(error))
     else:
-        problems = preflight([run.config for run in runs])
-        if shard is not None:
-            print(f"Shard {shard[0]}/{shard[1]}: {len(runs)} of the study's "
-                  f"{len(configurations(study))} runs")  # fmt: skip
-        print(format_plan(study, runs, root))
-        if args.dry_run:
-            print(format_cost_plan(cost_plan(study, runs, item_tokens(study))))
-        problems += stale_runs(runs)
+        try:
+            runs = plan(study, root, shard=shard)
+        except UserInputError as error:  # LiveNLI missing or unreadable: one more problem
+            runs = []
+            problems = preflight(configurations(study))
+            problems.append(f"task.data: {error}")
+        else:
+            problems = preflight([run.config for run in runs])
+            if shard is not None:
+                print(f"Shard {shard[0]}/{shard[1]}: {len(runs)} of the study's "
+                      f"{len(configurations(study))} runs")  # fmt: skip
+            print(format_plan(study, runs, root))
+            if args.dry_run:
+                print(format_cost_plan(cost_plan(study, runs, item_tokens(study))))
+            problems += stale_runs(runs)
     if problems:
         listed = "\n  ".join(problems)
         raise UsageError(

@@ -189,6 +189,12 @@ def _load_model(location: str, device: str, local_files_only: bool):
             f"encoder {location} could not be {action}: {first_line} Without --allow-download "
             "the offline MiniLM stands in for a semantic model that is not cached."
         ) from error
+    except Exception as error:  # noqa: BLE001 - a folder that is not a model, whatever fails
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+        raise SourceError(
+            f"encoder {location} is not a sentence-transformers model "
+            f"({type(error).__name__}: {first_line})"
+        ) from error
     finally:
         if shown:
             transformers_logging.enable_progress_bar()
@@ -257,6 +263,11 @@ def _named_encoder(spec: str, allow_download: bool, **kwargs) -> SentenceTransfo
         encoder = SentenceTransformerEncoder(name, folder, **kwargs)
         if folder.parent.name == "snapshots":  # hub cache layout: .../snapshots/<commit>
             encoder.cache_key = f"{name}@{folder.name}"
+        if Path(spec).expanduser().is_dir():  # the user's own folder: load it now, so that a
+            try:  # folder that is no model fails in one line before any log is read
+                encoder.model  # noqa: B018 - loading is the check (cached for later use)
+            except SourceError as error:
+                raise UsageError(str(error)) from None
         return encoder
     if allow_download and not hub_offline() and not Path(spec).expanduser().exists():
         return SentenceTransformerEncoder(spec, spec, local_files_only=False, **kwargs)

@@ -13,9 +13,12 @@ traceback).
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import traceback
-from collections.abc import Callable, Iterable
+import warnings
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,13 +54,16 @@ def check_sources(sources: Iterable[str | Path]) -> list[Path]:
 
 
 def check_out_dir(out_dir: str | Path, *, force: bool) -> Path:
-    """The output folder; refuses (:class:`OutputExistsError`) a non-empty one without force."""
+    """The output folder; refuses (:class:`OutputExistsError`) a non-empty one without force,
+    and (:class:`UsageError`) one that is a file, lies below a file or cannot be written."""
+    from ..outputs import check_output_folder
+
     out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir():
         raise OutputExistsError(f"{out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise OutputExistsError(f"{out} is not empty; use --force to overwrite its files")
-    return out
+    return check_output_folder(out, "report folder")
 
 
 # ------------------------------------------------------------------------------ steps
@@ -173,7 +179,8 @@ def build_report(
     anything is written.
     """
     from ..analysis.references import dataset_name
-    from ..annotations import load_annotations
+    from ..annotations import AnnotationWarning, load_annotations
+    from ..outputs import install_folder
 
     options = options or ReportOptions()
     for key, value in overrides.items():
@@ -195,31 +202,97 @@ def build_report(
             f"{', '.join(dataset.populations)}"
         )
     encoders = options.encoders or Encoders.resolve(options)  # a bad --encoder fails first
-    table = load_annotations(
-        paths, explanations=options.explanations, progress=options.progress,
-        participants=options.participants, num_params=options.num_params,
-        labels=dataset.labels,
-    )  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AnnotationWarning)
+        table = load_annotations(
+            paths, explanations=options.explanations, progress=options.progress,
+            participants=options.participants, num_params=options.num_params,
+            labels=dataset.labels,
+        )  # fmt: skip
+    notes = []
+    for warning in caught:  # said in the report too, and shown as usual
+        if issubclass(warning.category, AnnotationWarning):
+            notes += getattr(warning.message, "notes", [str(warning.message)])
+        warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
     if table.empty or not (table["participant_type"] != "human").any():
         raise SourceError(f"the sources hold no model annotations of the {name} task")
     unknown = sorted(set(table["sent_id"]) - set(dataset.items.index.astype(str)))
     if unknown and len(unknown) == table["sent_id"].nunique():
         raise SourceError(f"no annotated item is a {name} item (are these {name} logs?)")
+    table, dropped = _known_items(table, dataset, name)
+    # Everything is written into a fresh staging folder inside ``out`` and then moved into
+    # place (outputs.install_folder): no writer can follow a link the folder already holds,
+    # and --force removes exactly the stale files of the previous report's manifest.
     builder = _Builder(table, dataset, out, options)
     builder.encoders = encoders
+    builder.report.intro += _input_notes(notes, options.notes, dropped)
     parts = _parts(builder)  # user errors (an unknown group member) surface here
     out.mkdir(parents=True, exist_ok=True)  # only once the inputs are known to be usable
-    with _Steps(len(parts) + 1, options.progress) as steps:
-        for what, function in parts:
-            steps.step(what)
-            builder.attempt(what, function)
+    builder.out = Path(tempfile.mkdtemp(prefix=".partynli-report-", dir=out))
+    try:
+        with _Steps(len(parts) + 1, options.progress) as steps:
+            for what, function in parts:
+                steps.step(what)
+                builder.attempt(what, function)
+                steps.advance()
+            steps.step("writing report.md and report.html")
+            _write_documents(builder)
             steps.advance()
-        steps.step("writing report.md and report.html")
-        _write_documents(builder)
-        steps.advance()
+        files = install_folder(builder.out, out, force=options.force)
+    finally:
+        shutil.rmtree(builder.out, ignore_errors=True)
     for what, why in builder.report.skipped:
         print(f"partynli report: skipped {what}: {why}", file=sys.stderr)
-    return ReportResult(out, builder.files, list(builder.report.skipped))
+    return ReportResult(out, files, list(builder.report.skipped))
+
+
+def _known_items(table: pd.DataFrame, dataset, name: str) -> tuple[pd.DataFrame, list]:
+    """``table`` without the rows of items the dataset does not have, and those item ids.
+
+    A stray unknown ``sent_id`` (a typo, another dataset's row) must not disable the figures
+    that need the items' texts and human labels: its rows are dropped with a note instead.
+    """
+    known = table["sent_id"].astype(str).isin(set(dataset.items.index.astype(str)))
+    if known.all():
+        return table, []
+    dropped = sorted(set(table.loc[~known, "sent_id"].astype(str)))
+    message = (
+        f"{int((~known).sum())} annotation row(s) of {len(dropped)} item id(s) that are not "
+        f"{name} items were left out: {', '.join(dropped[:5])}"
+        + (f" and {len(dropped) - 5} more" if len(dropped) > 5 else "")
+    )
+    warnings.warn(message, ReportNote, stacklevel=2)
+    return table[known].reset_index(drop=True), dropped
+
+
+class ReportNote(UserWarning):
+    """Something about the inputs the report says and prints (rows left out, ...)."""
+
+
+def _input_notes(loader: Sequence[str], given: Sequence[str], dropped: Sequence[str]) -> list:
+    """The report's opening notes: a partial run (cancelled, errored, missing epochs or runs)
+    said first and plainly, then what the loader skipped and the rows left out."""
+    partial = [note for note in (*given, *loader) if _is_partial(note)]
+    other = [note for note in loader if not _is_partial(note)]
+    lines = []
+    if partial:
+        lines.append(
+            "PARTIAL RUN: these results come from an incomplete study, not a complete one. "
+            + " ".join(f"{note}." for note in partial)
+        )
+    lines += [f"Note on the inputs: {note}." for note in other]
+    if dropped:
+        lines.append(
+            f"Note on the inputs: rows of {len(dropped)} item id(s) that are not dataset items "
+            f"were left out ({', '.join(dropped[:5])}{' ...' if len(dropped) > 5 else ''})."
+        )
+    return lines
+
+
+def _is_partial(note: str) -> bool:
+    from ..annotations import PARTIAL_NOTES
+
+    return note.startswith(PARTIAL_NOTES)
 
 
 def _write_documents(builder: _Builder) -> None:

@@ -82,6 +82,26 @@ class Report:
 
 
 # ----------------------------------------------------------------------------- Markdown
+#: Markdown punctuation that can start emphasis, code, links or images, or split a table
+#: cell, escaped with a backslash in input strings (``(`` ``!`` ``#`` are inert without
+#: ``[`` or a line start, and every line starts with the report's own text).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def escape_markdown(text: object) -> str:
+    """Text from an input (participant names, item ids, explanations, reasons) as inert
+    Markdown: HTML special characters as entities (``<script>``, ``<img onerror=...>`` stay
+    text in every renderer), Markdown punctuation backslash-escaped (no links, images or
+    emphasis), and line breaks as spaces (no headings or lists injected by a newline).
+
+    Every string :func:`render_markdown` shows passes through here, as ``report.html``
+    escapes every string it shows.
+    """
+    text = " ".join(str(text).splitlines())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
 def format_cell(value: object, digits: int = 2) -> str:
     """A table cell as text: floats rounded (never ``-0.00``), NaN/None as an en dash."""
     if value is None:
@@ -117,8 +137,8 @@ def is_number_column(column: pd.Series) -> bool:
 def markdown_table(frame: pd.DataFrame, *, digits: int = 2, index: bool = False) -> str:
     """A DataFrame as a GitHub-flavoured Markdown table (no extra dependency)."""
     data = frame.reset_index() if index else frame
-    header = [str(c) for c in data.columns]
-    rows = [[format_cell(v, digits).replace("|", "\\|") for v in row] for row in data.to_numpy()]
+    header = [escape_markdown(c) for c in data.columns]
+    rows = [[escape_markdown(format_cell(v, digits)) for v in row] for row in data.to_numpy()]
     numeric = [is_number_column(data[c]) for c in data.columns]
     align = ["---:" if n else ":---" for n in numeric]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
@@ -128,17 +148,19 @@ def markdown_table(frame: pd.DataFrame, *, digits: int = 2, index: bool = False)
 
 def render_markdown(report: Report) -> str:
     """The whole report as Markdown; figures are linked as PNG files beside ``report.md``."""
-    out = [f"# {report.title}", ""]
-    out += [line for text in report.intro for line in (text, "")]
+    out = [f"# {escape_markdown(report.title)}", ""]
+    out += [line for text in report.intro for line in (escape_markdown(text), "")]
     if report.sections:
-        out += ["Contents: " + " · ".join(f"[{s.title}](#{s.anchor})" for s in report.sections), ""]
+        links = (f"[{escape_markdown(s.title)}](#{s.anchor})" for s in report.sections)
+        out += ["Contents: " + " · ".join(links), ""]
     for section in report.sections:
-        out += [f"## {section.title}", ""]
+        out += [f"## {escape_markdown(section.title)}", ""]
         for block in section.blocks:
             out += _markdown_block(block)
     out += ["## Skipped", ""]
     if report.skipped:
-        out += [f"- **{what}**: {why}" for what, why in report.skipped]
+        out += [f"- **{escape_markdown(what)}**: {escape_markdown(why)}"
+                for what, why in report.skipped]  # fmt: skip
     else:
         out.append("Nothing was skipped.")
     out.append("")
@@ -147,12 +169,12 @@ def render_markdown(report: Report) -> str:
 
 def _markdown_block(block: Paragraph | Table | Figure | ItemCard) -> list[str]:
     if isinstance(block, Paragraph):
-        return [block.text, ""]
+        return [escape_markdown(block.text), ""]
     if isinstance(block, Table):
         frame = block.frame if block.max_rows is None else block.frame.head(block.max_rows)
         lines = []
         if block.caption:
-            lines += [f"*{block.caption}*", ""]
+            lines += [f"*{escape_markdown(block.caption)}*", ""]
         lines += [markdown_table(frame), ""]
         notes = []
         if block.max_rows is not None and len(block.frame) > block.max_rows:
@@ -164,7 +186,8 @@ def _markdown_block(block: Paragraph | Table | Figure | ItemCard) -> list[str]:
         return lines
     if isinstance(block, Figure):
         svg = f" ([SVG]({block.svg.name}))" if block.svg else ""
-        return [f"![{block.caption}]({block.png.name})", "", f"*{block.caption}*{svg}", ""]
+        caption = escape_markdown(block.caption)
+        return [f"![{caption}]({block.png.name})", "", f"*{caption}*{svg}", ""]
     if isinstance(block, ItemCard):  # Markdown keeps the summary only; HTML has the card
-        return [f"- **{block.uid}**: {block.summary}"]
+        return [f"- **{escape_markdown(block.uid)}**: {escape_markdown(block.summary)}"]
     raise TypeError(f"unknown block {type(block).__name__}")

@@ -42,6 +42,7 @@ class ReportOptions:
     participants: Mapping[str, str] | None = None  # model id -> participant name (log rows)
     num_params: Mapping[str, float] | None = None  # participant or model id -> billions
     encoders: Encoders | None = None  # already resolved (None: from encoder / style_encoder)
+    notes: list[str] = field(default_factory=list)  # about the inputs (a study's missing runs)
     conventions: Conventions = PAPER  # how the label metrics are computed (the paper's)
     svg: bool = False  # also write every figure as SVG (PNG is always written)
     device: str = "auto"  # where the encoders run: auto, cpu, cuda or mps
