@@ -81,7 +81,7 @@ from .annotation_schema import (
     text_values,
 )
 from .design import SINGLE_EXPERIMENT, sweep_experiment
-from .errors import OutputExistsError, SourceError, UsageError
+from .errors import SourceError
 from .estimators.base import DEFAULT_ESTIMATOR
 from .estimators.table import estimate_columns, with_estimate_columns
 from .labels import ERROR_LABEL, NO_ANNOTATION

@@ -20,7 +20,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from ..errors import OutputExistsError, UsageError
+from ..errors import UsageError
 from ._arguments import (
     add_data,
     add_device,
@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
 def _output_path(args: argparse.Namespace):
     """``-o FILE`` as a Path (None for stdout), refused before any work if it is a folder,
     cannot be written or exists without ``--force``; ``--cache-dir`` is checked too."""
-    from ..outputs import check_output_folder, check_output_file
+    from ..outputs import check_output_file, check_output_folder
 
     if args.cache and args.cache_dir:
         check_output_folder(args.cache_dir, "--cache-dir")
