@@ -159,6 +159,7 @@ def load_annotations(
     experiment: str | None = None,
     columns: Iterable[str] | None = None,
     labels: Sequence[str] | None = None,
+    exclude: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Read Inspect logs and PartyNLI files into one annotation table.
 
@@ -183,15 +184,18 @@ def load_annotations(
             tables of millions of annotations small.  Default: every column.
         labels: the dataset's label space: PartyNLI files with any other ``class_simple`` are
             refused (default: not checked here; the analysis checks against its dataset).
+        exclude: glob patterns; a log or file whose path, or any folder on its path,
+            matches one is not read (``offline`` leaves out ``logs/offline/...``).
 
     Returns:
         The annotation table: log rows first (sorted by participant, model, experiment,
         settings, item, trial), then PartyNLI files in the order given, then humans.
 
     Raises:
-        SourceError: a source is missing, unreadable or of an unknown kind.
+        SourceError: a source is missing, unreadable or of an unknown kind, or the same
+            participant run comes from two sources (:func:`source_conflicts`).
     """
-    logs, tables = _expand_sources(sources)
+    logs, tables = _expand_sources(sources, tuple(exclude))
     notes = _Notes()
     frames: list[pd.DataFrame] = []
     with _progress_bar(len(logs) + len(tables), enabled=progress) as advance:
@@ -219,6 +223,13 @@ def load_annotations(
         table = empty_annotation_table()
     else:
         table = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    conflicts = source_conflicts(table)
+    if conflicts:
+        more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
+        raise SourceError(
+            f"conflict: {conflicts[0]}{more}; it would count as two participants: keep one "
+            "source (--exclude PATTERN, or point at one folder)"
+        )
     table = conform(table, columns)
     if num_params:
         table = _fill_num_params(table, num_params)
@@ -342,13 +353,21 @@ def _repeated(text: str, rows: int) -> pd.api.extensions.ExtensionArray:
 
 
 def write_partynli_file(
-    table: pd.DataFrame, path: str | os.PathLike, *, force: bool = False
+    table: pd.DataFrame,
+    path: str | os.PathLike,
+    *,
+    force: bool = False,
+    formula_guard: bool = True,
 ) -> Path:
     """Write ``table`` as a PartyNLI file (``.csv`` or ``.parquet``, from the suffix).
 
     The PartyNLI columns come first, the rest after.  Refuses to replace an existing file
     unless ``force`` (:class:`OutputExistsError`); writes to a temporary file first so a
-    failed write never leaves a half-written or clobbered file.
+    failed write never leaves a half-written or clobbered file (and a link at ``path`` is
+    replaced, never written through).  In CSV, text cells that start like a spreadsheet
+    formula (``=`` ``+`` ``-`` ``@``) get a leading ``'`` unless ``formula_guard`` is False
+    (:func:`outputs.guard_formulas`; :func:`read_partynli_file` removes it again); Parquet
+    keeps text raw.
     """
     path = check_output_path(path, force=force)
     frame = conform(table)
@@ -358,7 +377,9 @@ def write_partynli_file(
     os.close(handle)
     try:
         if path.suffix.lower() == ".csv":
-            frame.to_csv(temporary, index=False)
+            from .outputs import guard_formulas
+
+            (guard_formulas(frame) if formula_guard else frame).to_csv(temporary, index=False)
         else:
             frame.to_parquet(temporary, index=False)
         os.replace(temporary, path)
@@ -408,10 +429,56 @@ def participant_name(
 # sources
 
 
+def source_conflicts(table: pd.DataFrame) -> list[str]:
+    """The participant runs that come from more than one source, described in words.
+
+    A source is a PartyNLI file, or the folder of a log (an eval-set retry or a resumed
+    study run stays in its folder, and a re-run whose log supersedes every annotation of an
+    earlier one leaves only its own rows).  A run is a participant with its size and
+    generation settings; when the same run is found in two sources -- a folder of logs read
+    next to the study folder inside it, a replayed participant next to another copy -- every
+    setting would count it twice (MODEL MIX ``all`` among them).
+    """
+    needed = {"participant", "source", "num_params", "temperature", "top_p"}
+    if table.empty or not needed <= set(table.columns):
+        return []
+    models = table
+    if "participant_type" in table.columns:
+        models = table[table["participant_type"].astype(str) != "human"]
+    keys = ["participant", "num_params", "temperature", "top_p", "source"]
+    runs = models[keys].drop_duplicates()  # small: one row per run and file
+    if runs.empty:
+        return []
+    runs = runs.astype({"participant": str, "source": str})
+    runs["where"] = [
+        str(Path(s).parent) + os.sep if s.lower().endswith(LOG_SUFFIXES) else s
+        for s in runs["source"]
+    ]
+    found = []
+    by_run = runs.groupby(["participant", "num_params", "temperature", "top_p"], dropna=False)
+    for (participant, *_), group in by_run:
+        places = sorted(set(group["where"]))
+        if len(places) > 1:
+            shown = ", ".join(places[:_MAX_NAMED]) + (" ..." if len(places) > _MAX_NAMED else "")
+            found.append(f"participant {participant!r} comes from {len(places)} sources ({shown})")
+    return found
+
+
+def _excluded(path: Path, patterns: tuple[str, ...]) -> bool:
+    from fnmatch import fnmatch
+
+    return any(
+        fnmatch(str(path), pattern) or any(fnmatch(part, pattern) for part in path.parts)
+        for pattern in patterns
+    )
+
+
 def _expand_sources(
     sources: str | os.PathLike | Iterable[str | os.PathLike],
+    exclude: tuple[str, ...] = (),
 ) -> tuple[list[Path], list[Path]]:
-    """Split sources into (log files, PartyNLI files), each path once, checking every one."""
+    """Split sources into (log files, PartyNLI files), each path once, checking every one
+    (paths matching an ``exclude`` pattern are left out)."""
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
     logs: list[Path] = []
@@ -420,6 +487,8 @@ def _expand_sources(
 
     def add(bucket: list[Path], path: Path) -> None:
         key = path.resolve()
+        if exclude and _excluded(path, exclude):
+            return
         if key not in seen:
             seen.add(key)
             bucket.append(path)
@@ -451,7 +520,7 @@ def _expand_sources(
                 f"({', '.join(TABLE_SUFFIXES)}) or folders of logs"
             )
     if not logs and not tables:
-        raise SourceError("no sources given")
+        raise SourceError("no sources given" + (" (all excluded)" if exclude else ""))
     return logs, tables
 
 
@@ -773,6 +842,9 @@ def _read_table_file(path: Path, columns: Sequence[str] | None = None) -> pd.Dat
             return _read_parquet_columns(path, columns)
         usecols = None if columns is None else (lambda column: column in columns)
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=usecols)
+        from .outputs import unguard_formulas
+
+        frame = unguard_formulas(frame)  # a guarded export reads back as written
     except (OSError, ValueError, ImportError) as error:
         raise SourceError(f"{path}: cannot read ({_first_line(error)})") from error
     except Exception as error:  # noqa: BLE001 - parser errors of pandas/pyarrow

@@ -182,3 +182,47 @@ def _inside(folder: Path, path: Path) -> bool:
     parts = Path(os.path.normpath(path)).parts
     base = Path(os.path.normpath(folder)).parts
     return parts[: len(base)] == base and len(parts) > len(base) and ".." not in parts
+
+
+# ------------------------------------------------------------------- CSV formula guard
+#: First characters that make a spreadsheet read a cell as a formula (OWASP's list).
+FORMULA_STARTS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+#: What the guard puts before such a cell: a quote, which spreadsheets show as text.
+FORMULA_GUARD = "'"
+
+
+def guard_formulas(frame):
+    """A copy of ``frame`` whose text cells that start like a formula (``=``, ``+``, ``-``,
+    ``@``, tab, carriage return) get a leading ``'``: opened in a spreadsheet, an explanation
+    such as ``=HYPERLINK(...)`` stays text (CSV formula injection).  Numbers are untouched
+    (a negative number is a number, not text).  :func:`unguard_formulas` undoes it.
+    """
+    import pandas as pd
+
+    guarded = frame.copy()
+    for column in guarded.columns:
+        values = guarded[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        text = values.astype("string")
+        risky = text.str.startswith(FORMULA_STARTS).fillna(False)
+        if risky.any():
+            guarded[column] = values.astype(object).where(~risky, FORMULA_GUARD + text)
+    return guarded
+
+
+def unguard_formulas(frame):
+    """Undo :func:`guard_formulas` on text read from a CSV: a leading ``'`` before a
+    formula start is removed (so a guarded export reads back exactly)."""
+    import pandas as pd
+
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        text = values.astype("string")
+        marked = text.str.startswith(tuple(FORMULA_GUARD + s for s in FORMULA_STARTS))
+        marked = marked.fillna(False)
+        if marked.any():
+            frame[column] = values.astype(object).where(~marked, text.str.slice(1))
+    return frame

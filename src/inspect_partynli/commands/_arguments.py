@@ -45,6 +45,11 @@ def add_sources(parser: argparse.ArgumentParser, *, nargs: str = "+", help: str 
         help=help or "Inspect logs (.eval/.json), folders of logs, or PartyNLI files "
         "(.csv/.parquet)",
     )  # fmt: skip
+    parser.add_argument(
+        "--exclude", action="append", default=[], metavar="PATTERN",
+        help="leave out logs and files whose path or a folder on it matches this glob "
+        "(repeatable; e.g. --exclude offline)",
+    )  # fmt: skip
 
 
 def add_data(parser: argparse.ArgumentParser, *, purpose: str = "") -> None:
@@ -189,6 +194,16 @@ def checked_device(args: argparse.Namespace) -> str:
     return args.device
 
 
+def add_formula_guard(parser: argparse.ArgumentParser) -> None:
+    """``--formula-guard/--no-formula-guard``: CSV text cells that start like a spreadsheet
+    formula get a leading ``'`` (default; see :func:`inspect_partynli.outputs.guard_formulas`)."""
+    parser.add_argument(
+        "--formula-guard", action=argparse.BooleanOptionalAction, default=True,
+        help="in CSV, prefix ' to text starting with = + - @ so spreadsheets do not run it "
+        "as a formula (default: on; Parquet is always raw)",
+    )  # fmt: skip
+
+
 def add_progress(parser: argparse.ArgumentParser) -> None:
     """``--progress/--no-progress``: progress bars on stderr (default: when it is a terminal)."""
     parser.add_argument(
@@ -254,17 +269,20 @@ def collected_warnings() -> Iterator[list[str]]:
     from ..annotations import AnnotationWarning
 
     messages: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", AnnotationWarning)
-        try:
+    caught: list = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", AnnotationWarning)
             yield messages
-        finally:
-            for warning in caught:
-                if issubclass(warning.category, AnnotationWarning):
-                    messages.append(str(warning.message))
-                else:
-                    warnings.showwarning(warning.message, warning.category,
-                                         warning.filename, warning.lineno)  # fmt: skip
+    finally:
+        # outside the recording block: inside it, showing a warning would record it again
+        # (appending to the list being read -- an endless loop)
+        for warning in caught:
+            if issubclass(warning.category, AnnotationWarning):
+                messages.append(str(warning.message))
+            else:
+                warnings.showwarning(warning.message, warning.category,
+                                     warning.filename, warning.lineno)  # fmt: skip
 
 
 def print_warnings(command: str, messages: Sequence[str]) -> None:
@@ -287,6 +305,8 @@ def read_sources(args: argparse.Namespace, command: str, **options: object) -> p
 
     if hasattr(args, "participant"):
         options = {**naming(args), **options}
+    if getattr(args, "exclude", None):
+        options = {"exclude": tuple(args.exclude), **options}
     with collected_warnings() as messages:
         table = load_annotations(args.sources, progress=progress(args), **options)
     if (table["participant_type"] != "human").sum() == 0:

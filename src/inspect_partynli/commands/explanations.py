@@ -24,6 +24,7 @@ from ..errors import UsageError
 from ._arguments import (
     add_data,
     add_device,
+    add_formula_guard,
     add_naming,
     add_progress,
     add_reference,
@@ -84,6 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    add_formula_guard(parser)
     add_data(parser)
     add_reference(parser)
     add_naming(parser)
@@ -143,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
         "explanations": result.per_explanation,
         "groups": result.per_group,
     }[args.table]
-    text = render(frame, args.format)
+    text = render(frame, args.format, formula_guard=args.formula_guard)
     if output is None:
         sys.stdout.write(text)
     else:
@@ -202,15 +204,20 @@ def with_humans(table: pd.DataFrame, dataset, notify) -> pd.DataFrame:
     return conform(pd.concat([table, human_table(dataset)], ignore_index=True))
 
 
-def render(frame: pd.DataFrame, fmt: str) -> str:
-    """``frame`` as an aligned text table, CSV, or a JSON list of objects (NaN -> null)."""
+def render(frame: pd.DataFrame, fmt: str, *, formula_guard: bool = True) -> str:
+    """``frame`` as an aligned text table, CSV, or a JSON list of objects (NaN -> null).
+
+    CSV text that starts like a spreadsheet formula gets a leading ``'`` unless
+    ``formula_guard`` is False (:func:`inspect_partynli.outputs.guard_formulas`)."""
     import pandas as pd
 
     if fmt == "json":
         records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
         return json.dumps(records, indent=1, ensure_ascii=False, default=_json_value) + "\n"
     if fmt == "csv":
-        return frame.to_csv(index=False)
+        from ..outputs import guard_formulas
+
+        return (guard_formulas(frame) if formula_guard else frame).to_csv(index=False)
     if frame.empty:
         return "(no rows)\n"
     shown = frame.copy()

@@ -14,6 +14,7 @@ import sys
 
 from ._arguments import (
     add_data,
+    add_formula_guard,
     add_naming,
     add_progress,
     add_reference,
@@ -38,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="include explanations (reads full samples from logs; default: yes)",
     )  # fmt: skip
     parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    add_formula_guard(parser)
     parser.add_argument(
         "--humans", action="store_true",
         help="append the dataset's human annotators (its primary population) as participants",
@@ -69,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         from ..annotation_schema import conform
 
         table = conform(pd.concat([table, human_table(dataset)], ignore_index=True))
-    write_partynli_file(table, output, force=args.force)
+    write_partynli_file(table, output, force=args.force, formula_guard=args.formula_guard)
     participants = table["participant"].nunique()
     print(f"wrote {len(table)} annotations ({participants} participant(s)) to {output}",
           file=sys.stderr)  # fmt: skip

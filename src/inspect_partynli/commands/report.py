@@ -97,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed, force=args.force, progress=progress(args), svg=args.svg,
         device=checked_device(args),
         participants=names["participants"], num_params=names["num_params"],
+        exclude=tuple(args.exclude),
     )  # fmt: skip
     study = _study_argument(args)
     if study is not None:
@@ -169,15 +170,26 @@ def _report_study(study_path: str, args: argparse.Namespace, options) -> int:
     out = Path(args.out) if args.out else Path(root) / "report"
     check_out_dir(out, force=options.force)  # refuse before reading every log of the study
     options.encoders = Encoders.resolve(options)  # a bad --encoder, too
-    inputs = report_inputs(
-        study, root, explanations=options.explanations, progress=options.progress
-    )
-    if inputs.missing:
-        print(
-            f"partynli report: {len(inputs.missing)} run(s) of the study have no logs yet and "
-            f"are left out: {', '.join(inputs.missing)}",
-            file=sys.stderr,
+    import warnings
+
+    from ..annotations import AnnotationWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AnnotationWarning)
+        inputs = report_inputs(
+            study, root, explanations=options.explanations, progress=options.progress
         )
+    options.notes = []  # said in the report too: a partial run (cancelled, missing epochs)
+    for warning in caught:
+        options.notes += getattr(warning.message, "notes", [str(warning.message)])
+        warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+    if inputs.missing:
+        missing = (
+            f"{len(inputs.missing)} run(s) of the study have no logs yet and are left out: "
+            f"{', '.join(inputs.missing)}"
+        )
+        print(f"partynli report: {missing}", file=sys.stderr)
+        options.notes.append(f"runs with missing (item, epoch) annotations: {missing}")
     options.groups = {**inputs.groups, **dict(options.groups)}
     if options.data is None:
         options.data = study.data

@@ -138,8 +138,10 @@ class _Builder:
 
     # ----------------------------------------------------------------- helpers
     def write_csv(self, frame: pd.DataFrame, name: str) -> str:
+        from ..outputs import guard_formulas
+
         path = self.out / name
-        frame.to_csv(path, index=False)
+        guard_formulas(frame).to_csv(path, index=False)  # input text may start with "="
         self.files.append(path)
         return name
 
@@ -208,6 +210,7 @@ def build_report(
             paths, explanations=options.explanations, progress=options.progress,
             participants=options.participants, num_params=options.num_params,
             labels=dataset.labels,
+            exclude=tuple(options.exclude),
         )  # fmt: skip
     notes = []
     for warning in caught:  # said in the report too, and shown as usual

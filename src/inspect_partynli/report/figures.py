@@ -514,15 +514,16 @@ def projection_scatter(
     single = sent_id is not None
     fig, axes = _figure(7.0 if single else 8.0, 5.6 if single else 6.6)
     ax = axes[0, 0]
-    size = 46 if single else 9
+    # Figure 11's points are many: big enough, and outlined, to tell circles from triangles
+    size = 46 if single else 28
     for kind, marker in TYPE_MARKERS.items():
         for label in (*labels, ERROR_LABEL):
             part = data[(data["participant_type"] == kind) & (data["label"] == label)]
             if part.empty:
                 continue
             ax.scatter(part["x"], part["y"], s=size, marker=marker, color=LABEL_COLORS[label],
-                       alpha=0.85 if single else 0.55, edgecolors="black" if single else "none",
-                       linewidths=0.4)  # fmt: skip
+                       alpha=0.85 if single else 0.6, edgecolors="black",
+                       linewidths=0.4 if single else 0.3)  # fmt: skip
     if annotate:  # one name per participant and label, on its point nearest their centre
         taken: dict[tuple, int] = {}  # names already at a point (identical explanations)
         for (participant, _), group in data.groupby(["participant", "label"], sort=True):

@@ -43,6 +43,7 @@ class ReportOptions:
     num_params: Mapping[str, float] | None = None  # participant or model id -> billions
     encoders: Encoders | None = None  # already resolved (None: from encoder / style_encoder)
     notes: list[str] = field(default_factory=list)  # about the inputs (a study's missing runs)
+    exclude: Sequence[str] = ()  # glob patterns of logs/files not to read
     conventions: Conventions = PAPER  # how the label metrics are computed (the paper's)
     svg: bool = False  # also write every figure as SVG (PNG is always written)
     device: str = "auto"  # where the encoders run: auto, cpu, cuda or mps

@@ -49,10 +49,12 @@ class Context:
         self.sweeps = an.sweep_settings(self.coded)
         self.sizes = an.size_settings(self.coded)
         varying = {u for s in (*self.sweeps, *self.sizes) for u in s.participants}
-        # MODEL MIX all: the participants that are not sweep values or sizes (as the paper)
-        self.plain_units = [u for u in self.units["unit"] if u not in varying] or list(
-            self.units["unit"]
-        )
+        # MODEL MIX all: the participants that are not sweep values or sizes (as the paper and
+        # the README say) -- also a size or sweep run that has no partner to vary against
+        # (a one-member size family is still a size-ablation run, not a MODEL MIX member)
+        ablation = self.units["experiment"].astype(str).map(_is_ablation_experiment)
+        plain = [u for u, a in zip(self.units["unit"], ablation, strict=True) if not a]
+        self.plain_units = [u for u in plain if u not in varying] or list(self.units["unit"])
         self.mixes = []
         groups = builder.options.groups or {}
         if len(self.plain_units) > 1 and ALL_GROUP not in groups:
@@ -273,6 +275,14 @@ def _subset_words(c: Context, subset: str) -> str:
     return f"all {n} items" if subset == ALL_SUBSET else f"the {n} items of subset {subset}"
 
 
+def _is_ablation_experiment(experiment: str) -> bool:
+    """Whether rows of this experiment are a size-ablation or sweep run (never MODEL MIX)."""
+    from ..design import SIZE_EXPERIMENT, SWEEP_EXPERIMENT
+
+    sweep_suffix = SWEEP_EXPERIMENT.format(parameter="")
+    return experiment == SIZE_EXPERIMENT or experiment.endswith(sweep_suffix)
+
+
 def _items_sentence(c: Context) -> str:
     """Which items each table is computed over, in words."""
     table2 = _subset_words(c, c.subset_table2)
@@ -282,7 +292,11 @@ def _items_sentence(c: Context) -> str:
         return f"Every table and figure is computed over {rest}" + (
             " (the only items annotated)." if only else "."
         )
-    return f"Table 2 is computed over {table2}, the other tables and figures over {rest}."
+    # Figure 2 is drawn over Table 2's items (part_figure2), so the sentence names both
+    return (
+        f"Table 2 and Figure 2 are computed over {table2}, the other tables and figures "
+        f"over {rest}."
+    )
 
 
 def part_table2(c: Context) -> None:
@@ -545,8 +559,9 @@ def part_figure8(c: Context) -> None:
     n_units = len(c.plain_units)
     if n_units <= k:
         raise c.skip(
-            f"RandomMix draws {k} of more than {k} participants; the sources have {n_units} "
-            "(besides sweep values and sizes); see --k"
+            f"RandomMix draws {k} participants at a time and needs more than {k} to choose "
+            f"from; the sources have {n_units} participant(s) outside sweeps and sizes "
+            "(a smaller --k draws fewer)"
         )
     group = an.Setting(
         "all", "random_mix", tuple(c.plain_units),

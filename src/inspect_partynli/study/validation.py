@@ -47,6 +47,9 @@ from .schema import (
 _TOP = "(top level)"
 _GROUP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+#: Variable names that look like secrets: never expanded (a key would end up in log headers,
+#: folder names and reports).  A study refers to keys by provider, never by value.
+SECRET_NAME = re.compile(r"(_KEY|_TOKEN|_SECRET)$|PASSWORD", re.IGNORECASE)
 _PATH_ARG = re.compile(r"^(path|data|.+_path|.+_file|.+_dir)$")
 
 
@@ -150,8 +153,13 @@ class _Checker:
         self.path = path
         self.base = path.resolve().parent if path else Path.cwd()
         self.errors: list[str] = []
+        #: value -> ``${NAME}`` of every environment value expanded so far: messages show the
+        #: variable, never its value
+        self.expanded: dict[str, str] = {}
 
     def error(self, where: str, message: str) -> None:
+        for value, name in sorted(self.expanded.items(), key=lambda item: -len(item[0])):
+            message = message.replace(value, name)
         self.errors.append(f"{where}: {message}")
 
     # -- scalar checks ------------------------------------------------------------------------
@@ -202,12 +210,23 @@ class _Checker:
         return float(value)
 
     def expand(self, value: str, where: str) -> str | None:
-        """``${VAR}`` and ``${VAR:-default}`` from the environment; unset without default: error."""
+        """``${VAR}`` and ``${VAR:-default}`` from the environment; unset without default: error.
+
+        Names that look like secrets (:data:`SECRET_NAME`: ``*_KEY``, ``*_TOKEN``,
+        ``*_SECRET``, ``*PASSWORD*``) are refused, never expanded; expanded values are never
+        shown in messages (:meth:`error` puts the ``${NAME}`` back).
+        """
         missing: list[str] = []
+        secret: list[str] = []
 
         def substitute(match: re.Match) -> str:
             name, default = match.group(1), match.group(2)
+            if SECRET_NAME.search(name):
+                secret.append(name)
+                return ""
             if name in os.environ and os.environ[name] != "":
+                if len(os.environ[name]) > 1:
+                    self.expanded.setdefault(os.environ[name], f"${{{name}}}")
                 return os.environ[name]
             if default is not None:
                 return default
@@ -215,6 +234,15 @@ class _Checker:
             return ""
 
         expanded = _ENV.sub(substitute, value)
+        if secret:
+            names = ", ".join(f"${{{name}}}" for name in dict.fromkeys(secret))
+            self.error(
+                where,
+                f"{names} looks like a secret and is never expanded (keys stay in the "
+                "environment, where the model's provider reads them; a study file must not "
+                "copy them into logs, folder names or reports)",
+            )
+            return None
         if missing:
             names = ", ".join(dict.fromkeys(missing))
             self.error(where, f"environment variable {names} is not set (used in {value!r})")
