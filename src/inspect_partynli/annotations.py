@@ -81,7 +81,7 @@ from .annotation_schema import (
     text_values,
 )
 from .design import SINGLE_EXPERIMENT, sweep_experiment
-from .errors import SourceError
+from .errors import SourceError, UsageError
 from .estimators.base import DEFAULT_ESTIMATOR
 from .estimators.table import estimate_columns, with_estimate_columns
 from .labels import ERROR_LABEL, NO_ANNOTATION
@@ -211,7 +211,11 @@ def load_annotations(
         if logs:
             frames.append(reader.table())
         for path in tables:
-            frames.append(_read_partynli(path, columns, labels))
+            frame = _read_partynli(path, columns, labels)
+            if "source" not in frame.columns:  # needed for source_conflicts (one code per row)
+                codes = np.zeros(len(frame), dtype=np.int8)
+                frame["source"] = pd.Categorical.from_codes(codes, [str(path)])
+            frames.append(frame)
             advance()
     if include_humans:
         from .livenli_data import human_annotation_table, load_livenli
@@ -439,13 +443,13 @@ def source_conflicts(table: pd.DataFrame) -> list[str]:
     next to the study folder inside it, a replayed participant next to another copy -- every
     setting would count it twice (MODEL MIX ``all`` among them).
     """
-    needed = {"participant", "source", "num_params", "temperature", "top_p"}
-    if table.empty or not needed <= set(table.columns):
+    if table.empty or not {"participant", "source"} <= set(table.columns):
         return []
+    settings = [c for c in ("num_params", "temperature", "top_p") if c in table.columns]
     models = table
     if "participant_type" in table.columns:
         models = table[table["participant_type"].astype(str) != "human"]
-    keys = ["participant", "num_params", "temperature", "top_p", "source"]
+    keys = ["participant", *settings, "source"]
     runs = models[keys].drop_duplicates()  # small: one row per run and file
     if runs.empty:
         return []
@@ -455,7 +459,7 @@ def source_conflicts(table: pd.DataFrame) -> list[str]:
         for s in runs["source"]
     ]
     found = []
-    by_run = runs.groupby(["participant", "num_params", "temperature", "top_p"], dropna=False)
+    by_run = runs.groupby(["participant", *settings], dropna=False)
     for (participant, *_), group in by_run:
         places = sorted(set(group["where"]))
         if len(places) > 1:

@@ -62,10 +62,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--draws", type=whole_number(1), default=RANDOM_MIX_DRAWS,
                         help=f"RandomMix draws (Figure 8; default {RANDOM_MIX_DRAWS})")  # fmt: skip
-    parser.add_argument("--k", type=whole_number(1), default=RANDOM_MIX_SIZE,
-                        help=f"participants per RandomMix draw (default {RANDOM_MIX_SIZE})")
-    parser.add_argument("--seed", type=whole_number(0), default=RANDOM_MIX_SEED,
-                        help=f"seed for RandomMix and the bootstrap (default {RANDOM_MIX_SEED})")
+    parser.add_argument(
+        "--k",
+        type=whole_number(1),
+        default=RANDOM_MIX_SIZE,
+        help=f"participants per RandomMix draw (default {RANDOM_MIX_SIZE})",
+    )
+    parser.add_argument(
+        "--seed",
+        type=whole_number(0),
+        default=RANDOM_MIX_SEED,
+        help=f"seed for RandomMix and the bootstrap (default {RANDOM_MIX_SEED})",
+    )
     parser.add_argument("--force", action="store_true",
                         help="overwrite files in a non-empty output folder")  # fmt: skip
     add_device(parser)

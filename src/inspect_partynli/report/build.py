@@ -32,6 +32,7 @@ from .options import Encoders, ReportOptions, Skip
 
 __all__ = ["Encoders", "ReportOptions", "ReportResult", "build_report", "check_out_dir"]
 
+
 @dataclass
 class ReportResult:
     """What :func:`build_report` wrote and skipped."""

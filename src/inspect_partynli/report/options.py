@@ -98,5 +98,3 @@ class Encoders:
 
 class Skip(Exception):
     """Raised inside a part: the inputs do not allow it (the message says why)."""
-
-

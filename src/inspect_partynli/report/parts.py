@@ -96,9 +96,7 @@ class Context:
 
     def human(self, population: str | None = None, subset: str | None = None) -> an.Reference:
         """A population of the dataset (default: the report's reference) over a subset."""
-        return an.reference(
-            self.dataset, population or self.reference, subset or self.subset_rest
-        )
+        return an.reference(self.dataset, population or self.reference, subset or self.subset_rest)
 
     def evaluate(self, settings, population=None, subset=None):
         return an.evaluate_many(
@@ -265,7 +263,8 @@ def _population_sentence(c: Context, name: str) -> str:
     )
     description = getattr(population, "description", "")
     return (
-        f"{name}{primary}: " + (f"{description}, " if description else "")
+        f"{name}{primary}: "
+        + (f"{description}, " if description else "")
         + f"{int(counts.to_numpy().sum()):,} labels of {len(counts)} items"
     )
 
@@ -342,9 +341,7 @@ def part_table2(c: Context) -> None:
             "Krippendorff's alpha (nominal, trials or participants as coders; humans: the "
             f"{n_coders} {primary} annotators). Conventions: {c.conventions.describe()}."
         ),
-        Table(
-            tables.table2_display(frame, {p: p for p in populations}, primary), "Table 2.", csv
-        ),
+        Table(tables.table2_display(frame, {p: p for p in populations}, primary), "Table 2.", csv),
     ]
     b.report.sections.append(section)
 
@@ -382,9 +379,7 @@ def _unit(c: Context) -> str:
 
 
 def _per_item(c: Context, setting: an.Setting, subset: str) -> pd.DataFrame:
-    return an.item_table(
-        c.coded, setting, c.human(subset=subset), conventions=c.conventions
-    )
+    return an.item_table(c.coded, setting, c.human(subset=subset), conventions=c.conventions)
 
 
 def _item_extras(c: Context) -> list[str]:
@@ -627,7 +622,9 @@ def part_explanations(c: Context) -> None:
             f"{' and '.join(c.dataset.text_fields)} removed), vocabulary size V and Jaccard "
             "similarity JAC per explanation; D_pair, D_cent, D_max: cosine distances within each "
             "(item, label) group. p_value: Mann-Whitney U vs humans. Encoders: "
-            + ", ".join(used) + "." + notes
+            + ", ".join(used)
+            + "."
+            + notes
         ),
         Table(shown, "Humans vs participants (pools).", csv),
     ]
