@@ -91,3 +91,18 @@ def test_install_folder_replaces_links_and_removes_only_manifest_files(tmp_path)
 def test_error_messages_become_one_line():
     assert _one_line(ValueError("3 problems found:\n  a\n  b")) == "3 problems found: a; b"
     assert _one_line(ValueError("")) == "ValueError"
+
+
+def test_partial_run_is_said_first_in_the_report():
+    from inspect_partynli.report.build import _input_notes
+
+    lines = _input_notes(
+        ["logs with status cancelled (kept their completed samples): 1 file(s) (a.eval)",
+         "logs of other tasks (x): 1 file(s) (b.eval)"],
+        ["runs with missing (item, epoch) annotations: 2 run(s) of the study have no logs"],
+        ["<script>"],
+    )  # fmt: skip
+    assert lines[0].startswith("PARTIAL RUN:") and "cancelled" in lines[0]
+    assert "have no logs" in lines[0]
+    assert any("other tasks" in line for line in lines[1:])
+    assert "<script>" in lines[-1]  # escaped when rendered (render_markdown)
