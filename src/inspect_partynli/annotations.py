@@ -329,10 +329,13 @@ def _read_partynli(
     trial = frame["trial"]
     if not pd.api.types.is_integer_dtype(trial):
         trial = pd.to_numeric(trial, errors="coerce")
-    if not pd.api.types.is_integer_dtype(trial) and (trial.isna().any() or (trial % 1 != 0).any()):
-        raise SourceError(f"{path}: column trial must hold whole numbers (1-based runs)")
-    if (trial < 1).any():
-        raise SourceError(f"{path}: column trial must hold whole numbers from 1 (1-based runs)")
+    bad = (trial.isna() | (trial % 1 != 0) | (trial < 1)).to_numpy()
+    if bad.any():
+        row = int(bad.argmax())
+        raise SourceError(
+            f"{path}: column trial must hold whole numbers from 1 (1-based runs): row {row + 2}: "
+            f"trial {str(frame['trial'].iloc[row])!r} is not a positive integer"
+        )
     frame["trial"] = trial.astype(int)
     failed = frame["class_simple"] == ERROR_LABEL
     if "parsed" not in frame.columns:
