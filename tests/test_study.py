@@ -50,7 +50,10 @@ def with_(**changes) -> dict:
         (with_(epochs=True), "epochs: expected a positive integer, got a boolean (True)"),
         (with_(max_connections=-1), "max_connections: must be >= 1, got -1"),
         (with_(task={"subset": "mnli"}), "task.subset: unknown subset 'mnli'; choose one of all"),
-        (with_(task={"items": 3}), "task.items: unknown key; expected one of dataset, data, subset"),
+        (
+            with_(task={"items": 3}),
+            "task.items: unknown key; expected one of dataset, data, subset",
+        ),
         ({"models": []}, "models: empty: a study needs at least one model"),
         ({"epochs": 5}, "models: missing: a study needs at least one model"),
         ({"models": {"id": "a/b"}}, "models: expected a list of models, got a mapping"),
