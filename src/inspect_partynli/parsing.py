@@ -714,6 +714,15 @@ def _accepted(
     )
 
 
+
+def reply_text(text: object) -> str:
+    """A model reply as text: None is empty, bytes are decoded (invalid UTF-8 replaced)."""
+    if text is None:
+        return ""
+    if isinstance(text, bytes):
+        return text.decode("utf-8", errors="replace")
+    return text if isinstance(text, str) else str(text)
+
 def parse_reply(
     text: str | None,
     premise: str = "",
@@ -737,12 +746,7 @@ def parse_reply(
     Never raises: an unexpected internal error becomes the failure ``parser_error``.
     """
     try:
-        if text is None:
-            text = ""
-        elif isinstance(text, bytes):
-            text = text.decode("utf-8", errors="replace")
-        elif not isinstance(text, str):
-            text = str(text)
+        text = reply_text(text)
         premise = premise if isinstance(premise, str) else ""
         hypothesis = hypothesis if isinstance(hypothesis, str) else ""
         return _parse(text, premise, hypothesis, stop_reason, space)

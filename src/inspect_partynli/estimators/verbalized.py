@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..labels import LabelSpace
-from ..parsing import TRUNCATING_STOP_REASONS, _scan, _strip_reasoning, _walk
+from ..parsing import TRUNCATING_STOP_REASONS, _scan, _strip_reasoning, _walk, reply_text
 from .base import Estimate, label_of, normalised
 
 ESTIMATOR = "verbalized"
@@ -310,12 +310,7 @@ def parse_verbalized(
     Never raises: an unexpected internal error becomes ``parser_error``.
     """
     try:
-        if text is None:
-            text = ""
-        elif isinstance(text, bytes):
-            text = text.decode("utf-8", errors="replace")
-        elif not isinstance(text, str):
-            text = str(text)
+        text = reply_text(text)
         return _parse(text, space, stop_reason)
     except Exception as exc:  # noqa: BLE001 - the contract is "never raises"
         return _failure(space, "parser_error", f"internal error: {type(exc).__name__}: {exc}")
