@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import FIXTURES_DIR as FIXTURES
 from inspect_partynli.cli import main
 from inspect_partynli.study import (
     SIZE_EXPERIMENT,
@@ -21,8 +22,6 @@ from inspect_partynli.study import (
     preflight,
     slug,
 )
-
-FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
 
 MINIMAL = {"models": [{"id": "partynli/livenli-annotators", "name": "humans"}]}
 

@@ -57,21 +57,13 @@ def test_estimator_runs_have_their_folders_experiments_task_and_model_args():
     assert logprobs.requests(50) == 50 and verbalized.requests(50) == 150
 
 
-def test_the_shipped_offline_study_runs_the_three_estimators_and_reports_them(
-    tmp_path, monkeypatch
-):
+def test_the_shipped_offline_study_runs_the_three_estimators_and_reports_them(tmp_path):
     """`partynli run estimators-offline` then `partynli report`: the comparison table and
     figure; both estimators reproduce the replayed distributions (JS 0 vs the LiveNLI workers)."""
-    import os
-
     import pandas as pd
 
     from inspect_partynli.cli import main
 
-    if not os.environ.get("PARTYNLI_FIXTURES"):
-        from conftest import SHARED
-
-        monkeypatch.setenv("PARTYNLI_FIXTURES", str(SHARED / "fixtures"))
     logs, out = tmp_path / "logs", tmp_path / "report"
     assert main(["run", "estimators-offline", "--yes", "--display", "none",
                  "--log-dir", str(logs)]) == 0  # fmt: skip
