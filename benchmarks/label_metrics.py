@@ -99,12 +99,20 @@ def synthetic_table(uids: list[str], participants: int, trials: int, seed: int =
     return conform(frame)
 
 
+def _livenli_frame():
+    """LiveNLI, one row per (item, worker), from the package on ``PYTHONPATH`` (a baseline
+    commit from before the dataset layer had it in ``livenli_data``)."""
+    try:
+        from inspect_partynli.datasets.livenli import load_livenli_frame
+    except ImportError:
+        from inspect_partynli.livenli_data import load_livenli as load_livenli_frame
+    return load_livenli_frame()
+
+
 def _engine():
     """``(prepare, default_settings, Setting, evaluate_many, random_mix, human, uids)`` of the
     package on ``PYTHONPATH``: the analysis package, or (a baseline before it) settings.py."""
-    from inspect_partynli.livenli_data import load_livenli
-
-    livenli = load_livenli()
+    livenli = _livenli_frame()
     uids = sorted(livenli["uid"].unique())
     try:
         from inspect_partynli import analysis
@@ -213,9 +221,7 @@ def run_rows(rows: int, pairs: int, folder: str | None) -> int:
     """``partynli metrics`` vs ``read_table().to_pandas()`` on one file of ~``rows`` rows."""
     import tempfile
 
-    from inspect_partynli.livenli_data import load_livenli
-
-    uids = sorted(load_livenli()["uid"].unique())
+    uids = sorted(_livenli_frame()["uid"].unique())
     trials = 8
     participants = max(1, round(rows / (trials * len(uids))))
     folder = folder or tempfile.gettempdir()

@@ -26,17 +26,16 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.solver import generate
 
 from inspect_partynli import livenli
-from inspect_partynli.livenli_data import load_livenli, subset_uids
+from inspect_partynli.datasets import load_dataset
 from inspect_partynli.task import livenli_messages
 
 
 def bare_task(epochs: int) -> Task:
     """The same requests with nothing of the package around them."""
-    frame = load_livenli()
-    firsts = frame.groupby("uid")[["premise", "hypothesis"]].first()
+    items = load_dataset("livenli").items
     samples = [
-        Sample(id=uid, input=livenli_messages(*firsts.loc[uid]))
-        for uid in subset_uids(frame, "all")
+        Sample(id=uid, input=livenli_messages(premise, hypothesis))
+        for uid, premise, hypothesis in items[["premise", "hypothesis"]].itertuples()
     ]
     return Task(dataset=MemoryDataset(samples), solver=generate(), epochs=epochs)
 

@@ -38,11 +38,11 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 @pytest.fixture(scope="session")
 def livenli():
     """LiveNLI as loaded by the package (one row per item and worker)."""
-    from inspect_partynli.livenli_data import load_livenli
+    from inspect_partynli.datasets.livenli import load_livenli_frame
 
     if not (DATA_DIR / "livenli.csv").is_file():
         pytest.fail(f"LiveNLI not found in {DATA_DIR}: set INSPECT_PARTYNLI_DATA")
-    return load_livenli(DATA_DIR)
+    return load_livenli_frame(DATA_DIR)
 
 
 @pytest.fixture(scope="session")

@@ -12,16 +12,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from inspect_partynli.analysis import human_table
 from inspect_partynli.annotation_schema import PARTYNLI_COLUMNS, conform
-from inspect_partynli.livenli_data import human_annotation_table
+from inspect_partynli.datasets import HLVDataset
 
 
 def fixture_table(fixture_csv: Path) -> pd.DataFrame:
     return conform(pd.read_csv(fixture_csv))
 
 
-def replayed_humans(livenli: pd.DataFrame, trials: int = 5) -> pd.DataFrame:
-    humans = human_annotation_table(livenli)
+def replayed_humans(livenli: HLVDataset, trials: int = 5) -> pd.DataFrame:
+    humans = human_table(livenli)
     humans = humans.assign(trial=humans.groupby("sent_id").cumcount() + 1)
     humans = humans[humans["trial"] <= trials]
     return humans.assign(
@@ -30,7 +31,7 @@ def replayed_humans(livenli: pd.DataFrame, trials: int = 5) -> pd.DataFrame:
     )  # fmt: skip
 
 
-def study_table(fixture_csv: Path, livenli: pd.DataFrame, items: int | None = None) -> pd.DataFrame:
+def study_table(fixture_csv: Path, livenli: HLVDataset, items: int | None = None) -> pd.DataFrame:
     """Fixture + replayed humans + the fixture's answers on shifted items + a temperature
     sweep + a size family (PartyNLI columns)."""
     fixture = fixture_table(fixture_csv)
@@ -57,6 +58,6 @@ def study_table(fixture_csv: Path, livenli: pd.DataFrame, items: int | None = No
     return conform(table)[list(PARTYNLI_COLUMNS)]
 
 
-def write_study_csv(path: Path, fixture_csv: Path, livenli: pd.DataFrame, **kwargs) -> Path:
+def write_study_csv(path: Path, fixture_csv: Path, livenli: HLVDataset, **kwargs) -> Path:
     study_table(fixture_csv, livenli, **kwargs).to_csv(path, index=False)
     return path

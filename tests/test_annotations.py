@@ -373,10 +373,32 @@ def test_write_refuses_to_overwrite(tmp_path, fixture_csv):
 
 
 def test_include_humans(good_log):
+    """True: the humans of the dataset the logs record (LiveNLI's 48 workers, 1405 labels)."""
     table = load_quietly(good_log, include_humans=True)
     humans = table[table["participant_type"] == "human"]
     assert len(humans) == 1405 and humans["participant"].nunique() == 48
+    assert set(humans["experiment"]) == {"livenli"}
     assert len(table) == 9 + 1405
+
+
+def test_include_humans_of_any_dataset(good_log, livenli_dataset):
+    """A dataset (or its name) gives that dataset's primary annotators, exactly as
+    analysis.human_table does: VariErr's 4 annotators, 1856 labels (those the single-label
+    rule keeps)."""
+    from inspect_partynli.analysis import human_table
+    from inspect_partynli.datasets import load_dataset
+
+    varierr = load_dataset("varierr")
+    by_name = load_quietly(good_log, include_humans="varierr")
+    by_object = load_quietly(good_log, include_humans=varierr)
+    humans = by_name[by_name["participant_type"] == "human"].reset_index(drop=True)
+    expected = human_table(varierr)
+    assert by_name.equals(by_object)
+    assert len(humans) == 1856 and humans["participant"].nunique() == 4
+    assert set(humans["experiment"]) == {"varierr"}
+    pd.testing.assert_frame_equal(humans, expected.reset_index(drop=True), check_dtype=False)
+    with_livenli = load_quietly(good_log, include_humans=livenli_dataset)
+    assert (with_livenli["participant_type"] == "human").sum() == 1405
 
 
 def test_progress_bar_does_not_change_the_result(good_log, fixture_csv):

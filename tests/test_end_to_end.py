@@ -21,7 +21,7 @@ from inspect_ai.log import read_eval_log
 from inspect_ai.model import ModelOutput, ModelUsage, get_model
 from scipy.spatial.distance import jensenshannon
 
-from inspect_partynli import livenli_data as lv
+from inspect_partynli.datasets.livenli import UPSTREAM, resolve_livenli
 from inspect_partynli.labels import LABELS
 from inspect_partynli.task import livenli, sweep_values
 
@@ -66,7 +66,7 @@ def test_annotators_run_is_complete_and_parsed(annotators_log):
     assert metric(log, "parse_rate") == 1.0
 
 
-def test_annotators_reproduce_livenli_distributions(annotators_log, livenli):
+def test_annotators_reproduce_livenli_distributions(annotators_log, livenli, livenli_dataset):
     labels = Counter(
         (s.id, s.scores["livenli_scorer"].value["label"]) for s in annotators_log.samples
     )
@@ -76,8 +76,8 @@ def test_annotators_reproduce_livenli_distributions(annotators_log, livenli):
         columns=list(LABELS),
         dtype=float,
     )
-    human = lv.human_counts(livenli, "livenli")
-    ten = lv.items(livenli).query("n_annotators == 10").index
+    human = livenli_dataset.population("livenli").counts.astype(float)
+    ten = livenli_dataset.items.query("n_annotators == 10").index
     assert len(ten) == 110
     pd.testing.assert_frame_equal(got.loc[ten], human.loc[ten], check_names=False)
     # every other item: its first 10 workers
@@ -122,8 +122,8 @@ def test_sample_metadata_in_the_log(annotators_log):
     assert (sample.metadata["sweep"], sample.metadata["temperature"]) == (None, None)
     assert sample.metadata["top_p"] is None
     assert sample.input.startswith("premise: Their supplies scarce")
-    assert annotators_log.eval.metadata["data_sha256"] == lv.SHA256
-    assert annotators_log.eval.metadata["dataset"]["sha256"] == lv.SHA256
+    assert annotators_log.eval.metadata["data_sha256"] == UPSTREAM.sha256
+    assert annotators_log.eval.metadata["dataset"]["sha256"] == UPSTREAM.sha256
     assert annotators_log.eval.task_version == 2
     # the header names every metric alike (no package prefix on the scalar ones)
     names = {m.name for m in annotators_log.results.scores[0].metrics.values()}
@@ -258,7 +258,7 @@ def test_readme_main_job_command(tmp_path):
         "--model", "partynli/livenli-annotators",
         "--log-dir", str(tmp_path), "--limit", "2", "--epochs", "3", "--display", "none",
     ]  # fmt: skip
-    env = {**os.environ, "INSPECT_PARTYNLI_DATA": str(lv.resolve_livenli().parent)}
+    env = {**os.environ, "INSPECT_PARTYNLI_DATA": str(resolve_livenli().parent)}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     (path,) = tmp_path.glob("*.eval")
@@ -281,7 +281,7 @@ def test_livenli_task_in_an_eval_set(tmp_path):
     """``from inspect_partynli import livenli`` in a user's suite, run with eval_set."""
     from inspect_ai import eval_set
 
-    import inspect_partynli.livenli_data  # noqa: F401 (the data module must not shadow the task)
+    import inspect_partynli.datasets.livenli  # noqa: F401 (the data module must not shadow the task)
     from inspect_partynli import livenli as task
     from inspect_partynli import livenli_task
 

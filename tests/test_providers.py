@@ -265,7 +265,8 @@ def test_model_argument_errors(name, args, message):
 def test_data_argument(tmp_path, items, livenli):
     from inspect_ai._util.error import PrerequisiteError
 
-    from inspect_partynli.livenli_data import DataFormatError, DataNotFoundError, resolve_livenli
+    from inspect_partynli.datasets import DataFormatError, DataNotFoundError
+    from inspect_partynli.datasets.livenli import resolve_livenli
 
     explicit = PartyNLIModelAPI("livenli-annotators", data=str(resolve_livenli().parent))
     assert _label(explicit.reply(messages(items, "78105n"), 2)) == "either-false"
@@ -293,16 +294,17 @@ def test_the_model_answers_from_the_tasks_dataset(tmp_path, items, monkeypatch):
     import shutil
     import urllib.request
 
-    from inspect_partynli import livenli_data as lv
+    from inspect_partynli.datasets import locate
+    from inspect_partynli.datasets.livenli import resolve_livenli
     from inspect_partynli.task import ACTIVE_DATASET
 
     copy = tmp_path / "task-data" / "livenli.csv"
     copy.parent.mkdir()
-    shutil.copy(lv.resolve_livenli(), copy)
+    shutil.copy(resolve_livenli(), copy)
     ref = load_dataset("livenli", data=copy.parent).ref
     assert ref.path == str(copy.resolve())
-    monkeypatch.delenv(lv.DATA_ENV)
-    monkeypatch.setenv(lv.CACHE_ENV, str(tmp_path / "empty-cache"))
+    monkeypatch.delenv(locate.DATA_ENV)
+    monkeypatch.setenv(locate.CACHE_ENV, str(tmp_path / "empty-cache"))
 
     def offline(*args, **kwargs):
         raise AssertionError("no download when the task's file is there")

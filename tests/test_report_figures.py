@@ -17,8 +17,8 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def study(fixture_csv, livenli):
-    return conform(study_table(fixture_csv, livenli))
+def study(fixture_csv, livenli_dataset):
+    return conform(study_table(fixture_csv, livenli_dataset))
 
 
 def _check(fig, tmp_path, name):

@@ -284,7 +284,7 @@ def test_offline_study_needs_nothing():
 
 
 def test_missing_livenli_says_where_a_study_sets_the_path(monkeypatch, tmp_path):
-    from inspect_partynli.livenli_data import DataNotFoundError
+    from inspect_partynli.datasets import DataNotFoundError
     from inspect_partynli.study import study_items
 
     monkeypatch.delenv("INSPECT_PARTYNLI_DATA", raising=False)

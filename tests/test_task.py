@@ -8,8 +8,8 @@ import pytest
 from inspect_ai.model import ChatMessageSystem, ChatMessageUser, ModelName
 from inspect_ai.solver import TaskState
 
-from inspect_partynli import livenli_data as lv
-from inspect_partynli.datasets import load_dataset
+from inspect_partynli.datasets import DataNotFoundError, load_dataset
+from inspect_partynli.datasets.livenli import UPSTREAM, resolve_livenli
 from inspect_partynli.prompts import PROMPT_VERSION, SYSTEM_PROMPT, user_prompt
 from inspect_partynli.task import (
     annotate,
@@ -86,9 +86,11 @@ def samples():
 
 def test_one_sample_per_item(samples, livenli):
     assert len(samples) == 122
-    assert [sample.id for sample in samples] == lv.subset_uids(livenli, "all")
+    assert [sample.id for sample in samples] == sorted(livenli["uid"].unique())
     chaos = livenli_samples(subset="chaosnli")
-    assert [sample.id for sample in chaos] == lv.subset_uids(livenli, "chaosnli")
+    assert [sample.id for sample in chaos] == sorted(
+        livenli.loc[livenli["chaos_counts"].notna(), "uid"].unique()
+    )
     assert len(chaos) == 50
     assert all(sample.metadata["chaosnli_counts"] is not None for sample in chaos)
 
@@ -142,9 +144,9 @@ def test_unknown_subset(samples):
 
 
 def test_explicit_data_path(livenli, tmp_path):
-    csv = lv.resolve_livenli()
+    csv = resolve_livenli()
     assert len(livenli_samples(str(csv.parent), "chaosnli")) == 50
-    with pytest.raises(lv.DataNotFoundError, match="LiveNLI not found"):
+    with pytest.raises(DataNotFoundError, match="LiveNLI not found"):
         livenli_samples(str(tmp_path / "missing.csv"))
 
 
@@ -210,11 +212,11 @@ def test_task_defaults():
     assert task.metadata["prompt_version"] == PROMPT_VERSION
     assert task.metadata["subset"] == "all"
     assert task.metadata["sweep"] is None and task.metadata["tmax"] is None
-    assert task.metadata["data_sha256"] == lv.SHA256
+    assert task.metadata["data_sha256"] == UPSTREAM.sha256
     assert task.metadata["data_path"].endswith("livenli.csv")
     assert task.version == 2
     assert task.metadata["dataset"] == {
-        "name": "livenli", "path": task.metadata["data_path"], "sha256": lv.SHA256,
+        "name": "livenli", "path": task.metadata["data_path"], "sha256": UPSTREAM.sha256,
         "kind": "livenli",
     }  # fmt: skip
     assert task.metadata["labels"] == ["either", "false", "true"]
@@ -281,7 +283,7 @@ def test_parameter_errors_print_without_traceback_in_inspect():
 def test_missing_data_is_one_message(tmp_path):
     from inspect_ai._util.error import PrerequisiteError
 
-    with pytest.raises(lv.DataNotFoundError) as error:
+    with pytest.raises(DataNotFoundError) as error:
         livenli(data=str(tmp_path))
     assert isinstance(error.value, PrerequisiteError)
     assert "LiveNLI not found" in error.value.message

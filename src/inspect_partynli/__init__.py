@@ -40,9 +40,6 @@ _EXPORTS: dict[str, str] = {
     "load_annotations": "annotations",
     "read_partynli_file": "annotations",
     "write_partynli_file": "annotations",
-    # LiveNLI as a table (compatibility; prefer load_dataset("livenli"))
-    "load_livenli": "livenli_data",
-    "human_distribution": "livenli_data",
     # prompts and labels
     "SYSTEM_PROMPT": "prompts",
     "USER_PROMPT_TEMPLATE": "prompts",

@@ -66,7 +66,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -87,6 +87,9 @@ from .estimators.table import estimate_columns, with_estimate_columns
 from .labels import ERROR_LABEL, NO_ANNOTATION
 from .log_store import LOG_SUFFIXES as STORE_LOG_SUFFIXES
 from .log_store import is_remote, log_files
+
+if TYPE_CHECKING:
+    from .datasets import HLVDataset
 
 #: Task names (``log.eval.task``) this reader accepts: the package's annotation tasks
 #: (livenli, varierr, a card's annotate), each by its registered name and by the bare name
@@ -151,7 +154,7 @@ def load_annotations(
     sources: str | os.PathLike | Iterable[str | os.PathLike],
     *,
     explanations: bool = False,
-    include_humans: bool = False,
+    include_humans: bool | str | os.PathLike | HLVDataset = False,
     data: str | os.PathLike | None = None,
     progress: bool = False,
     participants: Mapping[str, str] | None = None,
@@ -168,10 +171,14 @@ def load_annotations(
             of logs (recursive), PartyNLI files (``.csv``/``.parquet``).
         explanations: also read explanations from logs (reads full samples, slower).
             PartyNLI files always carry theirs.
-        include_humans: append the LiveNLI workers as participants
-            (:func:`inspect_partynli.livenli_data.human_annotation_table`).
-        data: where LiveNLI is (see :func:`inspect_partynli.livenli_data.resolve_livenli`);
-            used only with ``include_humans``.
+        include_humans: append a dataset's primary annotators as participants
+            (:func:`inspect_partynli.analysis.human_table`): an
+            :class:`~inspect_partynli.datasets.HLVDataset`, what
+            :func:`~inspect_partynli.datasets.load_dataset` takes (``"varierr"``, a card path),
+            or True for the dataset the sources are annotations of (the logs' headers, else
+            LiveNLI: :func:`sources_dataset`).
+        data: where a built-in dataset's file is (see
+            :mod:`inspect_partynli.datasets.locate`); used only with ``include_humans``.
         progress: show a progress bar over files on stderr.
         participants: model id (full, e.g. ``openai/gpt-4.1``, or without provider) ->
             participant name, for log rows.
@@ -218,9 +225,9 @@ def load_annotations(
             frames.append(frame)
             advance()
     if include_humans:
-        from .livenli_data import human_annotation_table, load_livenli
+        from .analysis import human_table
 
-        frames.append(human_annotation_table(load_livenli(data)))
+        frames.append(human_table(_humans_dataset(include_humans, sources, data)))
     frames = [frame for frame in frames if not frame.empty]
     # conformed once, after the concatenation (a single frame is not copied)
     if not frames:
@@ -239,6 +246,16 @@ def load_annotations(
         table = _fill_num_params(table, num_params)
     notes.warn()
     return table
+
+
+def _humans_dataset(spec: Any, sources: Any, data: str | os.PathLike | None) -> Any:
+    """The dataset ``include_humans`` names: itself, a ``load_dataset`` spec, or (True) the
+    dataset of the sources."""
+    if spec is True:
+        return sources_dataset(sources, data=data)
+    from .datasets import HLVDataset, load_dataset
+
+    return spec if isinstance(spec, HLVDataset) else load_dataset(spec, data=data)
 
 
 def logged_datasets(sources: str | os.PathLike | Iterable[str | os.PathLike]) -> list[dict]:

@@ -359,7 +359,7 @@ def resolve_style_encoder(
 
 def default_cache_dir() -> Path:
     """``<package cache>/embeddings`` (the package cache honours ``INSPECT_PARTYNLI_CACHE``)."""
-    from ..livenli_data import cache_dir
+    from ..datasets.locate import cache_dir
 
     return cache_dir() / "embeddings"
 

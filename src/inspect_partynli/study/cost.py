@@ -36,23 +36,21 @@ class ItemTokens:
 
 
 def item_tokens(study: Study) -> ItemTokens:
-    """Estimated input and output tokens of one request for each item of the study's task."""
+    """Estimated input and output tokens of one request for each item of the study's task
+    (its dataset's prompts and items; the replies of its offline annotators)."""
     from ..datasets import load_dataset
-    from ..livenli_data import load_livenli, subset_uids
-    from ..prompts import SYSTEM_PROMPT, user_prompt
     from ..providers import Annotators
 
-    frame = load_livenli(study.data)
-    uids = subset_uids(frame, study.subset)
-    firsts = frame.groupby("uid")[["premise", "hypothesis"]].first()
-    annotators = Annotators(load_dataset("livenli", data=study.data))
+    dataset = load_dataset(study.dataset or "livenli", data=study.data)
+    annotators = Annotators(dataset)
+    prompt = dataset.prompt
     inputs, outputs = {}, {}
-    for uid in uids:
-        premise, hypothesis = firsts.loc[uid]
-        inputs[uid] = len(SYSTEM_PROMPT + user_prompt(premise, hypothesis)) / CHARS_PER_TOKEN
-        workers = len(annotators.rows[uid])
+    for uid in dataset.subset(study.subset):
+        item = dataset.items.loc[uid]
+        inputs[uid] = len(prompt.system + prompt.user_text(item)) / CHARS_PER_TOKEN
+        workers = len(annotators.rows.get(uid, ()))
         replies = [annotators.reply(uid, worker) for worker in range(1, workers + 1)]
-        outputs[uid] = sum(map(len, replies)) / len(replies) / CHARS_PER_TOKEN
+        outputs[uid] = sum(map(len, replies)) / max(1, len(replies)) / CHARS_PER_TOKEN
     return ItemTokens(inputs, outputs)
 
 

@@ -156,9 +156,9 @@ class AnnotatorsParticipant:
     @classmethod
     def from_livenli(cls, path: str | None = None) -> AnnotatorsParticipant:
         from ..datasets import load_dataset
-        from ..livenli_data import load_livenli
+        from ..datasets.livenli import load_livenli_frame
 
-        return cls(load_livenli(path), load_dataset("livenli", data=path))
+        return cls(load_livenli_frame(path), load_dataset("livenli", data=path))
 
     def uid(self, body: Mapping[str, Any]) -> str:
         """The LiveNLI item the request's last user message asks about."""
