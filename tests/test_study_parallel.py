@@ -12,7 +12,8 @@ import yaml
 from inspect_partynli.cli import main
 from inspect_partynli.study import load_study, plan, shard_of, study_annotations
 from inspect_partynli.study.cost import CHARS_PER_TOKEN, cost_plan, item_tokens
-from inspect_partynli.study.workers import lane, slots
+from inspect_partynli.study.running import RunResult
+from inspect_partynli.study.workers import lane, run_parallel, slots
 from inspect_partynli.testing import TRANSIENT_FAULTS, AnnotatorsParticipant, Faults, WireServer
 
 
@@ -45,7 +46,7 @@ def fake_run(model_id, base_url=None, requests=10, slug=None):
     model = SimpleNamespace(id=model_id, provider=model_id.split("/")[0], base_url=base_url,
                             args={})  # fmt: skip
     config = SimpleNamespace(model=model, slug=slug or model_id)
-    return SimpleNamespace(config=config, requests=requests)
+    return SimpleNamespace(config=config, requests=requests, done=False)
 
 
 def test_by_default_different_providers_run_in_parallel_and_one_provider_takes_turns():
@@ -58,6 +59,35 @@ def test_by_default_different_providers_run_in_parallel_and_one_provider_takes_t
     assert lane(runs[5]) != lane(runs[6])  # openai-api services are providers of their own
     assert slots(runs, None) == 6
     assert slots(runs, 3) == 3 and slots(runs, 50) == 7 and slots([], None) == 0
+
+
+def finished(index, run, shown):
+    """A stand-in for one configuration's eval_set, run in the forked worker."""
+    return RunResult(run, True, (f"log-{index}.eval",))
+
+
+def test_workers_are_forked_while_no_other_thread_runs(monkeypatch, capsys):
+    """Forking while another thread holds a lock can deadlock the child: the live board
+    draws from the main loop, so every fork happens with only the threads there before."""
+    import multiprocessing.process
+    import sys
+    import threading
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)  # the live table
+    before = set(threading.enumerate())
+    extra_at_fork = []
+    start = multiprocessing.process.BaseProcess.start
+
+    def checked_start(process):
+        extra_at_fork.append(set(threading.enumerate()) - before)
+        start(process)
+
+    monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", checked_start)
+    runs = [fake_run(f"openai-api/w{k}/x", requests=1, slug=f"run-{k}") for k in range(4)]
+    results = run_parallel(runs, finished, 2, lanes=False)
+    assert [r.logs for r in results] == [(f"log-{k}.eval",) for k in (1, 2, 3, 4)]
+    assert extra_at_fork == [set()] * 4
+    assert "[4/4] run-3 (openai-api/w3/x): 0/1 samples, 0 s, complete" in capsys.readouterr().err
 
 
 def test_shards_are_deterministic_balanced_and_cover_the_study_once():

@@ -27,6 +27,9 @@ from typing import Any
 
 from .running import PlannedRun, RunResult
 
+#: Seconds between redraws of the live progress table (and the main loop's poll).
+REFRESH_SECONDS = 0.25
+
 #: Where the worker's progress hook reports a finished sample (True: it ended in error).
 _sink: Callable[[bool], None] | None = None
 _hook_registered = False
@@ -154,8 +157,9 @@ def run_parallel(
         try:
             while pending or active:
                 start_what_fits()
-                receive(0.25)
+                receive(REFRESH_SECONDS)
                 reap()
+                board.tick()
                 stopping = stopping or any(r.interrupted for r in results.values())
                 if stopping:
                     pending.clear()
@@ -186,20 +190,30 @@ class Board:
         self.started: dict[int, float] = {}
         self.state: dict[int, str] = {}
         self.live: Any = None
+        self.drawn = 0.0  # when the live table was last drawn (time.monotonic)
 
     def __enter__(self) -> Board:
         if sys.stderr.isatty():
             from rich.console import Console
             from rich.live import Live
 
-            self.live = Live(self._table(), console=Console(stderr=True), refresh_per_second=4)
+            # auto_refresh off: Rich would draw from a thread of its own, and worker
+            # processes are forked from this one (forking while another thread holds a
+            # lock can deadlock the child); the main loop calls tick() instead
+            self.live = Live(self._table(), console=Console(stderr=True), auto_refresh=False)
             self.live.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.live is not None:
-            self.live.update(self._table())
+            self.live.update(self._table(), refresh=True)
             self.live.__exit__(*exc)
+
+    def tick(self) -> None:
+        """Redraw the live table (elapsed times) at most :data:`REFRESH_SECONDS` apart."""
+        if self.live is not None and time.monotonic() - self.drawn >= REFRESH_SECONDS:
+            self.live.update(self._table(), refresh=True)
+            self.drawn = time.monotonic()
 
     def _name(self, index: int) -> str:
         run = self.runs[index - 1]
@@ -221,7 +235,7 @@ class Board:
 
     def _show(self, index: int) -> None:
         if self.live is not None:
-            self.live.update(self._table())
+            self.tick()
         else:
             print(self._line(index), file=sys.stderr, flush=True)
 
