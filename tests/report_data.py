@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from inspect_partynli.analysis import human_table
@@ -61,3 +62,20 @@ def study_table(fixture_csv: Path, livenli: HLVDataset, items: int | None = None
 def write_study_csv(path: Path, fixture_csv: Path, livenli: HLVDataset, **kwargs) -> Path:
     study_table(fixture_csv, livenli, **kwargs).to_csv(path, index=False)
     return path
+
+
+class DeviceHashEncoder:
+    """A deterministic stand-in model (bag of hashed words) that says where it ran."""
+
+    name = "test/device-hash-encoder"
+
+    def __init__(self) -> None:
+        self.resolved_device: str | None = None  # set when it encodes, like a loaded model
+
+    def encode(self, texts):
+        self.resolved_device = "cpu"
+        vectors = np.zeros((len(texts), 32), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in str(text).lower().split():
+                vectors[row, sum(word.encode()) % 32] += 1.0
+        return vectors + 0.01

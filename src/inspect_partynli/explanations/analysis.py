@@ -41,6 +41,7 @@ from ..analysis.coding import UNSET_WORDS
 from ..analysis.references import dataset_name
 from ..errors import UsageError
 from ..labels import ERROR_LABEL
+from . import metrics_cache
 from .compare import summarise
 from .delexicalise import DEFAULT_N, delexicalise_tokens, item_ngrams, tokenize
 from .encoders import (
@@ -48,6 +49,7 @@ from .encoders import (
     Encoder,
     Notify,
     default_cache_dir,
+    encoder_identity,
     print_note,
     resolve_semantic_encoder,
     resolve_style_encoder,
@@ -118,6 +120,7 @@ def prepare_explanations(
     *,
     n: int = DEFAULT_N,
     pool_by: str | None = None,
+    tokens: bool = True,
 ) -> pd.DataFrame:
     """The usable explanations of ``table`` with their item, pool and de-lexicalised tokens.
 
@@ -125,14 +128,11 @@ def prepare_explanations(
     removes from the explanations and EMB_e5 subtracts.  Columns: ``sent_id, participant,
     participant_type, experiment, trial, label, pool, explanation, item_text`` (the text fields
     joined by spaces), ``tokens`` (list of de-lexicalised tokens), ``delexicalised`` (those
-    tokens joined by spaces).  Raises :class:`UsageError` for a table without the needed
+    tokens joined by spaces); ``tokens=False`` leaves out these two (projections need no
+    de-lexicalisation).  Raises :class:`UsageError` for a table without the needed
     columns or with items that are not in the dataset.
     """
-    missing = [column for column in _REQUIRED if column not in table.columns]
-    if missing:
-        raise UsageError(f"annotation table lacks column(s) {', '.join(missing)}")
-    if pool_by is not None and pool_by not in table.columns:
-        raise UsageError(f"cannot pool by {pool_by!r}: no such column in the annotation table")
+    _check_columns(table, pool_by)
     rows = table.copy()
     if "parsed" in rows.columns:
         rows = rows[rows["parsed"].astype(bool)]
@@ -168,6 +168,8 @@ def prepare_explanations(
             values = f"{pool_by}=" + values
         frame["pool"] = np.where(is_human, HUMAN_POOL, values)
     frame["item_text"] = frame["sent_id"].map(texts.agg(" ".join, axis=1))
+    if not tokens:
+        return frame
     fields = texts.loc[sorted(set(frame["sent_id"]))]
     grams = {uid: item_ngrams(tuple(row), n) for uid, row in zip(fields.index, fields.to_numpy(),
                                                                  strict=True)}  # fmt: skip
@@ -179,13 +181,26 @@ def prepare_explanations(
     return frame
 
 
+def _check_columns(table: pd.DataFrame, pool_by: str | None) -> None:
+    """:class:`UsageError` for a table without the columns the metrics (or ``pool_by``) need."""
+    missing = [column for column in _REQUIRED if column not in table.columns]
+    if missing:
+        raise UsageError(f"annotation table lacks column(s) {', '.join(missing)}")
+    if pool_by is not None and pool_by not in table.columns:
+        raise UsageError(f"cannot pool by {pool_by!r}: no such column in the annotation table")
+
+
+def _cache_folder(cache_dir: str | Path | None, use_cache: bool) -> Path | None:
+    """The embedding cache folder (``cache_dir``, else the package's), or None without cache."""
+    return Path(cache_dir or default_cache_dir()) if use_cache else None
+
+
 def _as_cached(
     encoder: Encoder, cache_dir: str | Path | None, use_cache: bool, progress: bool
 ) -> Encoder:
     if isinstance(encoder, CachedEncoder):
         return encoder
-    directory = (cache_dir or default_cache_dir()) if use_cache else None
-    return CachedEncoder(encoder, directory, progress=progress)
+    return CachedEncoder(encoder, _cache_folder(cache_dir, use_cache), progress=progress)
 
 
 def embed_explanations(
@@ -417,17 +432,67 @@ def explanation_metrics(
       (kind ``annotator``, lexical only), and every non-human participant (kind
       ``participant``).
     """
-    frame = prepare_explanations(table, dataset, n=n, pool_by=pool_by)
-    pooled_names = pool_by is not None
-    lexical = lexical_metrics(frame, by_label=jaccard_by_label)
+    _check_columns(table, pool_by)
     semantic = resolve_semantic_encoder(encoder, allow_download=allow_download, notify=notify)
     style = resolve_style_encoder(style_encoder, allow_download=allow_download, notify=notify)
-    if frame.empty:
-        semantic = style = None
     if semantic is not None:
         semantic = _as_cached(semantic, cache_dir, use_cache, progress)
     if style is not None:
         style = _as_cached(style, cache_dir, use_cache, progress)
+    encoders = {"semantic": semantic, "style": style}
+    folder = _cache_folder(cache_dir, use_cache)
+    cached = None
+    if folder is not None:  # the results of an earlier run on the same inputs, if any
+        parameters = {
+            "encoders": {role: _encoder_key(e) for role, e in encoders.items()},
+            "tfidf": tfidf, "n": n, "pool_by": pool_by, "jaccard_by_label": jaccard_by_label,
+            "per_participant": per_participant, "min_annotator_items": min_annotator_items,
+            "error_label": ERROR_LABEL, "unset": UNSET_WORDS.get(pool_by or "", "unset"),
+        }  # fmt: skip
+        columns = (*_REQUIRED, "parsed", "experiment", "trial", *([pool_by] if pool_by else []))
+        key = metrics_cache.metrics_key(table, columns, item_texts(dataset), parameters)
+        cached = metrics_cache.load(folder / metrics_cache.METRICS_CACHE, key)
+    if cached is not None:
+        tables, meta = cached
+        for role, devices in meta.get("devices", {}).items():  # where the embeddings ran
+            if isinstance(encoders.get(role), CachedEncoder):
+                encoders[role].devices.update(devices)
+        return ExplanationMetrics(*tables)
+    result = _compute_metrics(
+        prepare_explanations(table, dataset, n=n, pool_by=pool_by), semantic, style,
+        tfidf=tfidf, n=n, pooled_names=pool_by is not None, jaccard_by_label=jaccard_by_label,
+        per_participant=per_participant, min_annotator_items=min_annotator_items,
+    )  # fmt: skip
+    if folder is not None and not result.per_explanation.empty:
+        devices = {role: getattr(e, "devices", set()) for role, e in encoders.items() if e}
+        metrics_cache.store(folder / metrics_cache.METRICS_CACHE, key, result,
+                            {"devices": devices})  # fmt: skip
+    return result
+
+
+def _encoder_key(encoder: Encoder | None) -> dict[str, str] | None:
+    """How an encoder enters the metrics cache key: its output name and its cache identity."""
+    if encoder is None:
+        return None
+    return {"name": encoder.name, "identity": encoder_identity(encoder)}
+
+
+def _compute_metrics(
+    frame: pd.DataFrame,
+    semantic: Encoder | None,
+    style: Encoder | None,
+    *,
+    tfidf: bool,
+    n: int,
+    pooled_names: bool,
+    jaccard_by_label: bool,
+    per_participant: bool,
+    min_annotator_items: int,
+) -> ExplanationMetrics:
+    """The three tables of :func:`explanation_metrics` for a prepared frame."""
+    lexical = lexical_metrics(frame, by_label=jaccard_by_label)
+    if frame.empty:
+        semantic = style = None
     representations = build_representations(
         frame, encoder=semantic, style_encoder=style, tfidf=tfidf and not frame.empty, n=n
     )

@@ -105,8 +105,13 @@ def choose_device(requested: str = "auto") -> str:
 
 
 def device_of(encoder: object) -> str:
-    """Where an encoder ran: the device its model was loaded on; ``cached`` when it never
-    loaded one (every embedding came from the cache); ``-`` for encoders without a device."""
+    """Where an encoder ran: for a :class:`CachedEncoder`, the devices its vectors were
+    computed on (recorded in the cache, so a warm run names the same device as the cold one);
+    else the device its model was loaded on; ``cached`` when it never loaded one and the
+    cache did not record a device; ``-`` for encoders without a device."""
+    recorded = getattr(encoder, "devices", None)  # a CachedEncoder: where its vectors came from
+    if recorded:
+        return ", ".join(sorted(recorded))
     inner = getattr(encoder, "encoder", encoder)  # a CachedEncoder names the one it wraps
     resolved = getattr(inner, "resolved_device", None)
     if resolved:
@@ -220,9 +225,12 @@ def locate_model(spec: str) -> Path | None:
         return path.resolve()
     if path.exists() or spec.startswith((".", "/", "~")):
         return None
+    candidates = [spec] if "/" in spec else [spec, f"sentence-transformers/{spec}"]
+    candidates = [repo_id for repo_id in candidates if _in_hub_cache(repo_id)]
+    if not candidates:  # nothing to look up (and huggingface_hub's 0.5 s import is saved)
+        return None
     from huggingface_hub import snapshot_download
 
-    candidates = [spec] if "/" in spec else [spec, f"sentence-transformers/{spec}"]
     for repo_id in candidates:
         try:
             folder = Path(snapshot_download(repo_id, local_files_only=True))
@@ -231,6 +239,14 @@ def locate_model(spec: str) -> Path | None:
         if (folder / "modules.json").is_file() or (folder / "config.json").is_file():
             return folder
     return None
+
+
+def _in_hub_cache(repo_id: str) -> bool:
+    """Whether the local Hugging Face cache has a folder for model ``repo_id`` (its layout:
+    ``<HF_HUB_CACHE>/models--<org>--<name>``); only then can ``snapshot_download`` find it."""
+    from huggingface_hub import constants
+
+    return (Path(constants.HF_HUB_CACHE) / ("models--" + repo_id.replace("/", "--"))).is_dir()
 
 
 def fallback_model_path() -> Path | None:
@@ -370,7 +386,8 @@ def text_key(text: str) -> str:
 
 
 class EmbeddingCache:
-    """Embeddings of one encoder in one SQLite file: ``key -> float32 vector``.
+    """Embeddings of one encoder in one SQLite file: ``key -> float32 vector``, and the device
+    each vector was computed on (table ``origins``; caches written before it have none).
 
     The file is ``<directory>/<slug>-<sha256(name)[:12]>.sqlite``; the encoder name is stored
     inside it too, so two encoders never share vectors.
@@ -389,25 +406,36 @@ class EmbeddingCache:
         connection.execute(
             "CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, dim INTEGER, data BLOB)"
         )
+        connection.execute("CREATE TABLE IF NOT EXISTS origins (key TEXT PRIMARY KEY, device TEXT)")
         connection.execute("INSERT OR IGNORE INTO meta VALUES ('encoder', ?)", (self.encoder_name,))
         return connection
 
-    def get(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
-        """The cached vectors among ``keys``."""
+    def _select(self, columns: str, table: str, keys: Sequence[str]) -> list[tuple]:
+        """Rows ``(key, *columns)`` of ``table`` whose key is among ``keys``."""
         if not self.path.is_file() or not keys:
-            return {}
-        found: dict[str, np.ndarray] = {}
+            return []
+        rows: list[tuple] = []
         with self._connect() as connection:
             for start in range(0, len(keys), 900):
                 chunk = list(keys[start : start + 900])
                 marks = ",".join("?" * len(chunk))
-                query = f"SELECT key, dim, data FROM vectors WHERE key IN ({marks})"  # noqa: S608
-                for key, dim, data in connection.execute(query, chunk):
-                    found[key] = np.frombuffer(data, dtype=np.float32, count=dim)
-        return found
+                query = f"SELECT key, {columns} FROM {table} WHERE key IN ({marks})"  # noqa: S608
+                rows += connection.execute(query, chunk).fetchall()
+        return rows
 
-    def put(self, keys: Sequence[str], vectors: np.ndarray) -> None:
-        """Store ``vectors`` (one row per key)."""
+    def get(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """The cached vectors among ``keys``."""
+        return {
+            key: np.frombuffer(data, dtype=np.float32, count=dim)
+            for key, dim, data in self._select("dim, data", "vectors", keys)
+        }
+
+    def devices(self, keys: Sequence[str]) -> set[str]:
+        """The devices the cached vectors of ``keys`` were computed on (where recorded)."""
+        return {device for _, device in self._select("device", "origins", keys)}
+
+    def put(self, keys: Sequence[str], vectors: np.ndarray, device: str | None = None) -> None:
+        """Store ``vectors`` (one row per key), computed on ``device`` when known."""
         vectors = np.asarray(vectors, dtype=np.float32)
         rows = [
             (key, int(vector.shape[0]), vector.tobytes())
@@ -415,6 +443,10 @@ class EmbeddingCache:
         ]
         with self._connect() as connection:
             connection.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
+            if device is not None:
+                connection.executemany(
+                    "INSERT OR REPLACE INTO origins VALUES (?, ?)", [(k, device) for k in keys]
+                )
 
     def __len__(self) -> int:
         if not self.path.is_file():
@@ -426,7 +458,9 @@ class EmbeddingCache:
 class CachedEncoder:
     """Wraps an :class:`Encoder`: deduplicates texts, reads/writes the cache, batches misses.
 
-    ``hits``/``misses`` count texts served from / sent to the wrapped encoder (cumulative).
+    ``hits``/``misses`` count texts served from / sent to the wrapped encoder (cumulative);
+    ``devices`` collects the devices the returned vectors were computed on (see
+    :func:`device_of`).
     ``cache_dir=None`` keeps the deduplication and batching but caches nothing on disk.
     """
 
@@ -441,13 +475,14 @@ class CachedEncoder:
     ) -> None:
         self.encoder = encoder
         self.name = encoder.name
-        key = getattr(encoder, "cache_key", None) or encoder.name
-        self.cache = EmbeddingCache(cache_dir, key) if cache_dir is not None else None
+        identity = encoder_identity(encoder)
+        self.cache = EmbeddingCache(cache_dir, identity) if cache_dir is not None else None
         self.batch_size = batch_size
         self.progress = progress
         self.description = description or f"encoding ({encoder.name})"
         self.hits = 0
         self.misses = 0
+        self.devices: set[str] = set()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         texts = [str(text) for text in texts]
@@ -460,6 +495,8 @@ class CachedEncoder:
         )
         self.hits += len(unique) - len(missing)
         self.misses += len(missing)
+        if self.cache is not None and len(missing) < len(unique):
+            self.devices |= self.cache.devices([key for key in unique if key in vectors])
         if missing:
             from tqdm.auto import tqdm
 
@@ -480,10 +517,26 @@ class CachedEncoder:
                             f"encoder {self.name} returned {encoded.shape[0]} vectors "
                             f"for {len(batch)} texts"
                         )
+                    device = _computed_on(self.encoder)
                     if self.cache is not None:
-                        self.cache.put(batch, encoded)
+                        self.cache.put(batch, encoded, device)
+                    self.devices |= {device} if device else set()
                     vectors.update(zip(batch, encoded, strict=True))
                     bar.update(len(batch))
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
         return np.vstack([vectors[key] for key in keys])
+
+
+def encoder_identity(encoder: object) -> str:
+    """The identity embeddings of ``encoder`` are cached under: its ``cache_key`` (hub models:
+    ``<id>@<snapshot>``), else its ``name``; a :class:`CachedEncoder` answers for the encoder
+    it wraps."""
+    inner = getattr(encoder, "encoder", encoder)
+    return str(getattr(inner, "cache_key", None) or inner.name)
+
+
+def _computed_on(encoder: object) -> str | None:
+    """The device ``encoder`` just computed vectors on, or None for encoders without one."""
+    device = getattr(encoder, "resolved_device", None)
+    return str(device) if device else None

@@ -18,10 +18,6 @@ of input or parameter computes afresh.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -31,6 +27,7 @@ import pandas as pd
 
 from ..errors import UsageError
 from .analysis import _as_cached, embed_explanations, prepare_explanations
+from .content_cache import content_key, distribution_version, write_atomically
 from .encoders import Encoder, Notify, print_note, resolve_semantic_encoder
 
 PROJECTION_COLUMNS = (
@@ -77,20 +74,16 @@ def tsne_2d(
     params = {key: value for key, value in parameters.items() if key != "method"}
     coordinates = TSNE(**params).fit_transform(vectors)
     if path is not None:
-        _store(path, coordinates)
+        write_atomically(path, lambda file: np.save(file, coordinates, allow_pickle=False))
     return coordinates
 
 
 def projection_key(vectors: np.ndarray, parameters: dict) -> str:
     """Hex sha256 of the vectors (dtype, shape, bytes), the parameters and scikit-learn's
-    version: the content key of a cached projection."""
-    import sklearn
-
-    digest = hashlib.sha256()
-    header = {"dtype": str(vectors.dtype), "shape": vectors.shape, "sklearn": sklearn.__version__}
-    digest.update(json.dumps({**header, **parameters}, sort_keys=True).encode("utf-8"))
-    digest.update(np.ascontiguousarray(vectors).tobytes())
-    return digest.hexdigest()
+    version (read without importing it): the content key of a cached projection."""
+    header = {"dtype": str(vectors.dtype), "shape": vectors.shape,
+              "sklearn": distribution_version("scikit-learn")}  # fmt: skip
+    return content_key({**header, **parameters}, [np.ascontiguousarray(vectors).tobytes()])
 
 
 def _load(path: Path, rows: int) -> np.ndarray | None:
@@ -100,20 +93,6 @@ def _load(path: Path, rows: int) -> np.ndarray | None:
     except (OSError, ValueError):
         return None
     return coordinates if coordinates.shape == (rows, 2) else None
-
-
-def _store(path: Path, coordinates: np.ndarray) -> None:
-    """Write atomically (a temporary file, then a rename): readers never see half a file."""
-    temporary = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tsne-", suffix=".npy")
-        with os.fdopen(handle, "wb") as file:
-            np.save(file, coordinates, allow_pickle=False)
-        os.replace(temporary, path)
-    except OSError:  # a read-only or full cache must not fail the projection
-        if temporary is not None and os.path.exists(temporary):
-            os.unlink(temporary)
 
 
 def explanation_projection(
@@ -139,7 +118,7 @@ def explanation_projection(
     through ``notify``).  Raises :class:`UsageError` when the semantic encoder is disabled or
     a requested item has no explanations.
     """
-    frame = prepare_explanations(table, dataset)
+    frame = prepare_explanations(table, dataset, tokens=False)
     if sent_ids is not None:
         wanted = [sent_ids] if isinstance(sent_ids, str) else list(sent_ids)
         absent = sorted(set(wanted) - set(frame["sent_id"]))

@@ -587,7 +587,7 @@ def part_explanations(c: Context) -> None:
 
     b = c.b
     table = _explanation_table(c)
-    encoders = b.encoders
+    encoders = _cached_encoders(b)
     result = explanation_metrics(
         table, c.dataset, encoder=encoders.semantic, style_encoder=encoders.style,
         progress=b.options.progress,
@@ -693,9 +693,25 @@ def representation_label(representation: str, encoder: object) -> str:
     return f"{role} ({encoder.rstrip('/').split('/')[-1]})"
 
 
+def _cached_encoders(b):
+    """The report's encoders, each wrapped once in a :class:`CachedEncoder` over the package's
+    embedding cache: the metrics and both projections share it, and it remembers the devices
+    its vectors were computed on (so a warm report's captions equal the cold one's)."""
+    from ..explanations.encoders import CachedEncoder, default_cache_dir
+
+    encoders = b.encoders
+    for role in ("semantic", "style"):
+        encoder = getattr(encoders, role)
+        if not isinstance(encoder, (str, CachedEncoder)):
+            cached = CachedEncoder(encoder, default_cache_dir(), progress=b.options.progress)
+            setattr(encoders, role, cached)
+    return encoders
+
+
 def _devices(b) -> str:
-    """`` Encoders ran on cpu.``: where the report's encoders ran (``cached``: every embedding
-    came from the cache), for the captions of the figures they feed."""
+    """`` Encoders ran on cpu.``: where the report's embeddings were computed (as recorded in
+    the embedding cache; ``cached``: they came from a cache that did not record it), for the
+    captions of the figures they feed."""
     from ..explanations.encoders import device_of
 
     used = [e for e in (b.encoders.semantic, b.encoders.style) if not isinstance(e, str)]
@@ -715,7 +731,7 @@ def part_projection(c: Context) -> None:
     if item is None:
         per_item = _per_item(c, c.main, c.subset_rest)
         item = per_item[per_item.index.isin(models_with)]["JS"].idxmin()
-    kwargs = {"encoder": b.encoders.semantic, "progress": b.options.progress}
+    kwargs = {"encoder": _cached_encoders(b).semantic, "progress": b.options.progress}
     one = explanation_projection(table, c.dataset, sent_ids=item, **kwargs)
     b.write_csv(one, "projection_item.csv")
     target = c.b.figures_section
