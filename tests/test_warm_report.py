@@ -34,10 +34,10 @@ def report_files(folder: Path) -> dict[str, bytes]:
 
 
 def test_a_warm_report_is_byte_identical_and_recomputes_nothing(
-    tmp_path, fixture_csv, livenli, monkeypatch
+    tmp_path, fixture_csv, livenli_dataset, monkeypatch
 ):
     monkeypatch.setenv("INSPECT_PARTYNLI_CACHE", str(tmp_path / "cache"))
-    csv = write_study_csv(tmp_path / "small.csv", fixture_csv, livenli, items=6)
+    csv = write_study_csv(tmp_path / "small.csv", fixture_csv, livenli_dataset, items=6)
     options = dict(style_encoder="none", random_mix_draws=20, random_mix_size=2, progress=False)
     cold = build_report([csv], tmp_path / "cold", encoder=DeviceHashEncoder(), **options)
     for module, name in ((sklearn.manifold, "TSNE"), (sklearn_text, "TfidfVectorizer"),
@@ -66,8 +66,10 @@ print("imported:", ",".join(heavy) or "none")
 """
 
 
-def test_a_warm_report_imports_neither_scikit_learn_nor_scipy_stats(tmp_path, fixture_csv, livenli):
-    csv = write_study_csv(tmp_path / "tiny.csv", fixture_csv, livenli, items=3)
+def test_a_warm_report_imports_neither_scikit_learn_nor_scipy_stats(
+    tmp_path, fixture_csv, livenli_dataset
+):
+    csv = write_study_csv(tmp_path / "tiny.csv", fixture_csv, livenli_dataset, items=3)
     path = os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "INSPECT_PARTYNLI_CACHE": str(tmp_path / "cache"), "PYTHONPATH": path}
     said = []
