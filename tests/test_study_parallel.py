@@ -228,3 +228,17 @@ def test_parallel_study_with_faults_equals_a_fault_free_run(server, tmp_path, ca
     server.reset()
     assert run_study_cli(study, tmp_path / "faulty") == 0
     assert server.bodies() == []
+
+
+def test_study_gc_spaces_out_collections_and_restores_the_process():
+    import gc
+
+    from inspect_partynli.commands.run import GC_YOUNG_THRESHOLD, study_gc
+
+    before = gc.get_threshold()
+    frozen = gc.get_freeze_count()
+    with study_gc():
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, *before[1:]) == (10_000, *before[1:])
+        assert gc.get_freeze_count() > frozen  # the heap imported so far is never walked
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == frozen

@@ -13,7 +13,10 @@ Inspect's batch mode through, and ``--dry-run`` adds an estimated cost plan.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from ..errors import UsageError, UserInputError
 from ._arguments import whole_number
@@ -21,6 +24,8 @@ from ._arguments import whole_number
 NAME = "run"
 #: Sample-level retries of a request that fails past the client's own retries.
 DEFAULT_RETRY_ON_ERROR = 3
+#: Allocations between young-generation collections while a study runs (Python's default: 700).
+GC_YOUNG_THRESHOLD = 10_000
 HELP = "Run a study file (models, sweeps, sizes) through Inspect's eval_set; resumable"
 
 
@@ -184,11 +189,12 @@ def run(args: argparse.Namespace) -> int:
     if todo and not args.yes and not confirm(f"Send up to {todo} requests?"):
         print("Nothing was run.")
         return 1
-    results = run_study(
-        study, root, runs=runs, retry_attempts=args.retry_attempts, display=args.display,
-        max_tasks=args.max_tasks, batch=args.batch, retry_on_error=args.retry_on_error,
-        **{k: v for k in ("timeout", "max_retries") if (v := getattr(args, k)) is not None},
-    )  # fmt: skip
+    with study_gc():
+        results = run_study(
+            study, root, runs=runs, retry_attempts=args.retry_attempts, display=args.display,
+            max_tasks=args.max_tasks, batch=args.batch, retry_on_error=args.retry_on_error,
+            **{k: v for k in ("timeout", "max_retries") if (v := getattr(args, k)) is not None},
+        )  # fmt: skip
     failed = [result for result in results if not result.success]
     for result in failed:
         why = f" ({result.error})" if result.error else ""
@@ -200,6 +206,28 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(results) - len(failed)} of {len(results)} runs complete; logs in {root}/")
     _print_request_stats([log for result in results for log in result.logs])
     return 1 if failed else 0
+
+
+@contextmanager
+def study_gc(young: int = GC_YOUNG_THRESHOLD) -> Iterator[None]:
+    """Python's cyclic garbage collector, tuned for the duration of a study, then restored.
+
+    Without it a third of a worker's CPU went to collections that walk the whole imported
+    heap (Inspect, pydantic, pandas) again and again while each request allocates many small
+    objects.  So: collect once, freeze what exists (those objects are never walked again,
+    and forked workers share their pages), and collect the young generation every ``young``
+    allocations instead of 700.  Reference counting frees most garbage as ever; this only
+    spaces out the cycle search.  Restored on exit, so a Python caller's process is as before.
+    """
+    previous = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(young, *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+        gc.unfreeze()
 
 
 def _print_request_stats(logs: list[str]) -> None:
