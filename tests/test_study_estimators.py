@@ -57,7 +57,7 @@ def test_estimator_runs_have_their_folders_experiments_task_and_model_args():
     assert logprobs.requests(50) == 50 and verbalized.requests(50) == 150
 
 
-def test_the_shipped_offline_study_runs_the_three_estimators_and_reports_them(tmp_path):
+def test_the_shipped_offline_study_runs_the_three_estimators_and_reports_them(tmp_path, capsys):
     """`partynli run estimators-offline` then `partynli report`: the comparison table and
     figure; both estimators reproduce the replayed distributions (JS 0 vs the LiveNLI workers)."""
     import pandas as pd
@@ -91,3 +91,24 @@ def test_the_shipped_offline_study_runs_the_three_estimators_and_reports_them(tm
     # the replayed model: every estimator reads its 5 trials' shares
     ministral = table[(table["reference"] == "chaosnli") & (table["participant"] == "ministral-8b")]
     assert ministral["JS"].max() - ministral["JS"].min() == pytest.approx(0, abs=1e-8)
+
+    # `partynli metrics` on the study's log folder: the same ESTIMATOR rows (one grouping, in
+    # the analysis), no estimator run among the SINGLE rows or in MODEL MIX all
+    import json
+
+    capsys.readouterr()
+    assert main(["metrics", str(logs), "--subset", "chaosnli", "--reference", "livenli",
+                 "--format", "json"]) == 0  # fmt: skip
+    rows = json.loads(capsys.readouterr().out)
+    singles = [r["participant"] for r in rows if r["setting"] == "single"]
+    assert singles == ["livenli-annotators", "ministral-8b"]
+    estimators = {(r["participant"], r["estimator"]): r for r in rows
+                  if r["setting"] == "estimator"}  # fmt: skip
+    assert len(estimators) == 6
+    livenli = table[table["reference"] == "livenli"]
+    for record in livenli[livenli["estimator"] != "MODEL MIX"].to_dict("records"):
+        row = estimators[(record["participant"], record["estimator"])]
+        for key in ("n_trials", "n_items", "H", "JS", "KL_pq", "KL_qp", "agree", "cor"):
+            assert row[key] == pytest.approx(record[key], abs=1e-12), key
+    (mix,) = [r for r in rows if r["setting"] == "mix"]
+    assert mix["JS"] == pytest.approx(livenli.loc[livenli["estimator"] == "MODEL MIX", "JS"].item())

@@ -83,7 +83,7 @@ from .annotation_schema import (
 from .design import SINGLE_EXPERIMENT, sweep_experiment
 from .errors import SourceError, UsageError
 from .estimators.base import DEFAULT_ESTIMATOR
-from .estimators.table import estimate_columns, with_estimate_columns
+from .estimators.table import estimate_column_names, estimate_columns, with_estimate_columns
 from .labels import ERROR_LABEL, NO_ANNOTATION
 from .log_store import LOG_SUFFIXES as STORE_LOG_SUFFIXES
 from .log_store import is_remote, log_files
@@ -241,7 +241,12 @@ def load_annotations(
             f"conflict: {conflicts[0]}{more}; it would count as two participants: keep one "
             "source (--exclude PATTERN, or point at one folder)"
         )
-    table = conform(table, columns)
+    # an estimator run's columns say how its rows are read: kept whatever ``columns`` asks for
+    estimates = estimate_column_names(table.columns) if columns is not None else []
+    conformed = conform(table, columns)
+    for column in estimates:
+        conformed[column] = table[column].to_numpy()
+    table = conformed
     if num_params:
         table = _fill_num_params(table, num_params)
     notes.warn()
@@ -461,14 +466,20 @@ def source_conflicts(table: pd.DataFrame) -> list[str]:
     earlier one leaves only its own rows).  A run is a participant with its size and
     generation settings; when the same run is found in two sources -- a folder of logs read
     next to the study folder inside it, a replayed participant next to another copy -- every
-    setting would count it twice (MODEL MIX ``all`` among them).
+    setting would count it twice (MODEL MIX ``all`` among them).  A model's runs with another
+    estimator (``-T estimator=logprobs``, each in its own folder) are other runs.
     """
+    from .estimators.table import ESTIMATOR_COLUMN, row_estimators
+
     if table.empty or not {"participant", "source"} <= set(table.columns):
         return []
     settings = [c for c in ("num_params", "temperature", "top_p") if c in table.columns]
     models = table
     if "participant_type" in table.columns:
         models = table[table["participant_type"].astype(str) != "human"]
+    if ESTIMATOR_COLUMN in models.columns:
+        models = models.assign(**{ESTIMATOR_COLUMN: row_estimators(models)})
+        settings.append(ESTIMATOR_COLUMN)
     keys = ["participant", *settings, "source"]
     runs = models[keys].drop_duplicates()  # small: one row per run and file
     if runs.empty:

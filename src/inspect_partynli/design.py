@@ -43,11 +43,11 @@ ALL_GROUP = "all"
 
 # ------------------------------------------------------------------------------ settings
 #: Setting kinds, in the order tables list them (see :mod:`inspect_partynli.analysis.kinds`).
-SETTING_KINDS: tuple[str, ...] = ("single", "mix", "size", "sweep", "random_mix")
+SETTING_KINDS: tuple[str, ...] = ("single", "mix", "size", "sweep", "random_mix", "estimator")
 #: Table names of the setting kinds (the paper's capitals).
 SETTING_NAMES: Mapping[str, str] = MappingProxyType({
     "single": "SINGLE", "mix": "MODEL MIX", "size": "SIZE", "sweep": "SWEEP",
-    "random_mix": "RANDOM MIX",
+    "random_mix": "RANDOM MIX", "estimator": "ESTIMATOR",
 })  # fmt: skip
 #: RANDOM MIX (Appendix D): draws, participants per draw, seed.
 RANDOM_MIX_DRAWS = 1000

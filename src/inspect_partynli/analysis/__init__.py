@@ -5,7 +5,8 @@ The stages, one module each:
 * :mod:`.coding` -- the annotation table coded once into integer arrays (units, trials,
   items, labels over the dataset's label space);
 * :mod:`.kinds` -- setting kinds (SINGLE, MODEL MIX, SIZE, SWEEP, RANDOM MIX) and how each is
-  discovered in a table;
+  discovered in a table; :mod:`.estimator_setting` registers ESTIMATOR (one model's
+  distribution read by sampling, log-probabilities or verbalized probabilities);
 * :mod:`.references` -- a dataset's human populations as per-item counts, and the Human rows;
 * :mod:`.engine` -- the vectorised evaluation of many settings against one reference;
 * :mod:`.conventions` -- the one object that says how every metric is computed (the paper's
@@ -27,12 +28,15 @@ from __future__ import annotations
 from .coding import UNSET_WORDS, VARIANT_COLUMNS, CodedTable, as_coded, prepare, unit_per_row
 from .conventions import PAPER, Conventions
 from .engine import CI_KEYS, METRIC_KEYS, evaluate, evaluate_many, item_table, random_mix
+from .estimator_setting import ESTIMATOR_KEYS, estimator_settings, evaluate_estimator
 from .kinds import (
     DISCOVERY,
+    EVALUATION,
     KINDS,
     Setting,
     default_settings,
     group_settings,
+    model_mix_units,
     parse_group,
     register_kind,
     settings_of_kind,
@@ -51,6 +55,8 @@ from .references import (
 __all__ = [
     "CI_KEYS",
     "DISCOVERY",
+    "ESTIMATOR_KEYS",
+    "EVALUATION",
     "KINDS",
     "METRIC_KEYS",
     "PAPER",
@@ -63,12 +69,15 @@ __all__ = [
     "as_coded",
     "coder_matrix",
     "default_settings",
+    "estimator_settings",
     "evaluate",
+    "evaluate_estimator",
     "evaluate_many",
     "group_settings",
     "human_rows",
     "human_table",
     "item_table",
+    "model_mix_units",
     "parse_group",
     "prepare",
     "random_mix",

@@ -10,6 +10,12 @@ nothing to the later trials.
 
 Labels are coded over the dataset's ordered label space (``labels``: code ``k`` is
 ``labels[k]``), with parse failures as the category after the labels.
+
+A run of another estimator (``-T estimator=logprobs|verbalized``, the table's ``estimator``
+column) is always a unit of its own (``units["estimator"]``; ``sampling`` for every other
+unit), and its rows keep what they read (``p_<label>``, ``other_mass``, ``raw_sum``) in
+:attr:`CodedTable.estimates`:
+such a unit is read by the ``estimator`` setting kind, never as labels (see :mod:`.kinds`).
 """
 
 from __future__ import annotations
@@ -24,23 +30,31 @@ import pandas as pd
 
 from ..annotation_schema import conform
 from ..errors import SourceError
+from ..estimators.base import DEFAULT_ESTIMATOR, probability_key
+from ..estimators.table import (
+    ESTIMATOR_COLUMN,
+    OTHER_MASS_COLUMN,
+    RAW_SUM_COLUMN,
+    row_estimators,
+)
 from ..labels import ERROR_LABEL, LABELS
 
 __all__ = ["UNSET_WORDS", "VARIANT_COLUMNS", "CodedTable", "as_coded", "prepare", "unit_per_row"]
 
 #: Columns that split a participant into units (what may vary between its runs).
 VARIANT_COLUMNS: tuple[str, ...] = ("experiment", "num_params", "temperature", "top_p")
-
-
 @dataclass(frozen=True)
 class CodedTable:
     """An annotation table coded into integer arrays (one entry per row).
 
     ``items``: the sorted distinct ``sent_id`` values; ``units``: one row per unit (index =
-    unit code) with columns ``unit`` (display name), ``participant``, the variant columns and
-    ``n_trials``.  Per row: ``item`` (index into ``items``), ``category`` (``k`` =
-    ``labels[k]``, ``len(labels)`` = parse failure), ``unit`` and ``rank`` (0-based rank of
-    the row's trial among its unit's trials).  ``labels``: the ordered label space.
+    unit code) with columns ``unit`` (display name), ``participant``, the variant columns,
+    ``estimator`` and ``n_trials``.  Per row: ``item`` (index into ``items``), ``category``
+    (``k`` = ``labels[k]``, ``len(labels)`` = parse failure), ``unit`` and ``rank`` (0-based
+    rank of the row's trial among its unit's trials).  ``labels``: the ordered label space.
+    ``estimates``: per row (same order), what an estimator run read -- ``p_<label>`` in label
+    order, ``other_mass`` and ``raw_sum`` (NaN for sampling rows) -- or None when no row is an
+    estimator run's.
     """
 
     items: np.ndarray
@@ -50,6 +64,7 @@ class CodedTable:
     unit: np.ndarray
     rank: np.ndarray
     labels: tuple[str, ...] = LABELS
+    estimates: pd.DataFrame | None = None
 
     @property
     def n_categories(self) -> int:
@@ -61,6 +76,7 @@ class CodedTable:
         return CodedTable(
             self.items, self.units, self.item[mask], self.category[mask], self.unit[mask],
             self.rank[mask] if rank is None else rank, self.labels,
+            None if self.estimates is None else self.estimates[mask].reset_index(drop=True),
         )  # fmt: skip
 
     @property
@@ -71,11 +87,18 @@ class CodedTable:
         return sorted(self.units["participant"].unique().tolist())
 
     def lookup(self) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
-        """Unit codes by unit name and by participant name (computed once)."""
+        """Unit codes by unit name and by participant name (computed once).  A participant
+        name stands for its sampling units (its estimator runs are named by unit), or for all
+        of its units when it has only estimator runs."""
         cached = self.__dict__.get("_lookup")
         if cached is None:
             by_unit = {name: (code,) for code, name in enumerate(self.units["unit"])}
-            groups = self.units.groupby("participant", sort=False).indices
+            sampling = (self.units["estimator"] == DEFAULT_ESTIMATOR).to_numpy()
+            owned = self.units.groupby("participant", sort=False).indices
+            groups = {
+                participant: codes[sampling[codes]] if sampling[codes].any() else codes
+                for participant, codes in owned.items()
+            }
             by_participant = {str(p): tuple(int(c) for c in codes) for p, codes in groups.items()}
             cached = (by_unit, by_participant)
             object.__setattr__(self, "_lookup", cached)
@@ -104,14 +127,15 @@ def _format_value(column: str, value: object) -> str:
 def _distinguishing(units: pd.DataFrame) -> np.ndarray:
     """Per unit and variant column: is the column shown in the unit's name?
 
-    For each participant, the variant columns are taken in :data:`VARIANT_COLUMNS` order and a
-    column is kept only when it tells more of the participant's units apart than the columns
-    kept before it, so a name shows what distinguishes a unit and nothing that merely varies
-    along (e.g. ``experiment=single`` vs ``experiment=model_mix_lo`` when the second also
-    records size and settings).  Names stay unique: the kept columns separate all units.
+    For each participant (and, apart, each of its other estimators), the variant columns are
+    taken in :data:`VARIANT_COLUMNS` order and a column is kept only when it tells more of the
+    participant's units apart than the columns kept before it, so a name shows what
+    distinguishes a unit and nothing that merely varies along (e.g. ``experiment=single`` vs
+    ``experiment=model_mix_lo`` when the second also records size and settings).  Names stay
+    unique: the kept columns separate all units.
     Vectorised over units (one groupby per column).
     """
-    owner = pd.factorize(units["participant"])[0]
+    owner = pd.factorize(units["participant"] + "\x00" + units[ESTIMATOR_COLUMN])[0]
     combo = np.zeros(len(units), dtype=np.int64)
     shown = np.zeros((len(units), len(VARIANT_COLUMNS)), dtype=bool)
 
@@ -129,9 +153,14 @@ def _distinguishing(units: pd.DataFrame) -> np.ndarray:
 
 def _unit_names(units: pd.DataFrame) -> list[str]:
     """``participant`` alone when it has one unit, else ``participant (col=value, ...)`` over
-    the variant columns that tell its units apart (:func:`_distinguishing`)."""
+    the variant columns that tell its units apart (:func:`_distinguishing`); an estimator run
+    reads ``participant (estimator=logprobs, ...)``, so its sampling runs keep their names."""
     shown = _distinguishing(units)
-    parts = np.full(len(units), "", dtype=object)
+    estimators = units[ESTIMATOR_COLUMN].to_numpy(dtype=object)
+    parts = np.where(
+        estimators == DEFAULT_ESTIMATOR, "",
+        np.array([f"{ESTIMATOR_COLUMN}={e}" for e in estimators], dtype=object),
+    )  # fmt: skip
     for position, column in enumerate(VARIANT_COLUMNS):
         text = np.array(
             [f"{column}={_format_value(column, v)}" for v in units[column]], dtype=object
@@ -145,7 +174,8 @@ def _unit_names(units: pd.DataFrame) -> list[str]:
 def prepare(table: pd.DataFrame, labels: Sequence[str] | None = LABELS) -> CodedTable:
     """Code an annotation table once for any number of evaluations (vectorised).
 
-    Rows are grouped into units by participant plus :data:`VARIANT_COLUMNS`.  A duplicate
+    Rows are grouped into units by participant plus :data:`VARIANT_COLUMNS` (and estimator,
+    when the table has estimator runs).  A duplicate
     (unit, trial, item) row -- which a loader should not produce -- is resolved
     deterministically: the last one wins, with a warning.  A row is a parse failure when
     ``parsed`` is false or ``class_simple`` is ``error``.  Raises :class:`SourceError` for a
@@ -181,9 +211,14 @@ def prepare(table: pd.DataFrame, labels: Sequence[str] | None = LABELS) -> Coded
     category = np.where(parsed, label_codes.fillna(error).to_numpy(), error).astype(np.int64)
 
     item, items = _codes(_text(table["sent_id"]))
+    # a table without estimator runs (every PartyNLI file, most logs) is coded as before
+    estimators = row_estimators(table) if ESTIMATOR_COLUMN in table.columns else None
+    split = ("participant", *VARIANT_COLUMNS)
+    if estimators is not None:
+        split += (ESTIMATOR_COLUMN,)
     key = np.zeros(len(table), dtype=np.int64)
-    for column in ("participant", *VARIANT_COLUMNS):
-        values = table[column]
+    for column in split:
+        values = estimators if column == ESTIMATOR_COLUMN else table[column]
         if column in ("participant", "experiment"):
             values = _text(values)
         codes, uniques = _codes(values)
@@ -194,6 +229,12 @@ def prepare(table: pd.DataFrame, labels: Sequence[str] | None = LABELS) -> Coded
     )
     units["participant"] = units["participant"].astype(str)
     units["experiment"] = units["experiment"].astype(str)
+    if estimators is None:
+        units[ESTIMATOR_COLUMN] = DEFAULT_ESTIMATOR
+        estimates = None
+    else:
+        units[ESTIMATOR_COLUMN] = estimators.iloc[first_row].to_numpy(dtype=object)
+        estimates = _estimates(table, labels, estimators)
 
     trial = table["trial"].to_numpy(dtype=np.int64)
     trial = trial - trial.min(initial=0)  # non-negative codes, same order
@@ -208,6 +249,7 @@ def prepare(table: pd.DataFrame, labels: Sequence[str] | None = LABELS) -> Coded
             stacklevel=2,
         )
         item, category, unit, trial = item[keep], category[keep], unit[keep], trial[keep]
+        estimates = None if estimates is None else estimates.iloc[keep].reset_index(drop=True)
 
     # rank of each row's trial among its unit's trials
     pair_index, pairs = pd.factorize(unit * span + trial, sort=True)
@@ -216,7 +258,26 @@ def prepare(table: pd.DataFrame, labels: Sequence[str] | None = LABELS) -> Coded
     rank = pair_rank[pair_index]
     units["n_trials"] = np.bincount(pair_unit, minlength=len(units))
     units.insert(0, "unit", _unit_names(units))
-    return CodedTable(items, units, item, category, unit, rank, labels)
+    return CodedTable(items, units, item, category, unit, rank, labels, estimates)
+
+
+def _estimates(
+    table: pd.DataFrame, labels: Sequence[str], estimators: pd.Series
+) -> pd.DataFrame | None:
+    """Per row, what an estimator run read: ``p_<label>`` (in label order), ``other_mass``,
+    ``raw_sum`` as numbers (NaN for sampling rows and missing values); None when no row is an
+    estimator run's."""
+    is_estimate = (estimators != DEFAULT_ESTIMATOR).to_numpy()
+    if not is_estimate.any():
+        return None
+    columns = [probability_key(label) for label in labels] + [OTHER_MASS_COLUMN, RAW_SUM_COLUMN]
+    return pd.DataFrame({
+        column: np.where(
+            is_estimate, pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float),
+            np.nan,
+        ) if column in table.columns else np.full(len(table), np.nan)
+        for column in columns
+    })  # fmt: skip
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -255,8 +316,9 @@ def as_coded(
 
 def unit_per_row(table: pd.DataFrame, units: pd.DataFrame) -> pd.Series:
     """The unit name (as :func:`prepare` names it) of every row of ``table`` (same index)."""
-    keys = ["participant", *VARIANT_COLUMNS]
-    left = table[keys].astype({"participant": str, "experiment": str})
+    keys = ["participant", *VARIANT_COLUMNS, ESTIMATOR_COLUMN]
+    left = table[keys[:-1]].astype({"participant": str, "experiment": str})
+    left[ESTIMATOR_COLUMN] = row_estimators(table).to_numpy(dtype=object)
     merged = left.merge(units[["unit", *keys]], on=keys, how="left", sort=False)
     return pd.Series(merged["unit"].to_numpy(), index=table.index)
 

@@ -29,7 +29,7 @@ from ..design import RANDOM_MIX_DRAWS, RANDOM_MIX_SEED, RANDOM_MIX_SIZE
 from ..errors import UsageError
 from .coding import CodedTable, as_coded
 from .conventions import PAPER, Conventions
-from .kinds import Setting, resolve_units
+from .kinds import EVALUATION, Setting, resolve_units
 from .references import Reference
 
 __all__ = ["CI_KEYS", "METRIC_KEYS", "evaluate", "evaluate_many", "item_table", "random_mix"]
@@ -301,14 +301,23 @@ def evaluate_many(
     draws (see :func:`evaluate`).
     """
     coded = _coded_for(table, reference)
-    fixed = [s for s in settings if s.kind != "random_mix"]
+    positions = [
+        i for i, s in enumerate(settings) if s.kind != "random_mix" and s.kind not in EVALUATION
+    ]
     results: dict[int, dict] = {}
-    if fixed:
+    if positions:
+        fixed = [settings[i] for i in positions]
         records = _records(_run(coded, fixed, reference, conventions), conventions)
-        positions = [i for i, s in enumerate(settings) if s.kind != "random_mix"]
         results.update(zip(positions, records, strict=True))
     for position, setting in enumerate(settings):
-        if setting.kind == "random_mix":
+        if setting.kind in EVALUATION:  # a registered kind with an evaluation of its own
+            record = EVALUATION[setting.kind](coded, setting, reference, conventions)
+            for key in CI_KEYS:
+                record.setdefault(f"{key}_ci_low", float("nan"))
+                record.setdefault(f"{key}_ci_high", float("nan"))
+            record["reference"], record["subset"] = reference.name, reference.subset
+            results[position] = record
+        elif setting.kind == "random_mix":
             draws = random_mix(coded, setting, reference, conventions=conventions)
             results[position] = _summarise_draws(setting, draws, reference, conventions.level)
     return [results[i] for i in range(len(settings))]
@@ -356,8 +365,8 @@ def item_table(
     trials; the shares pool all of its parsed answers.  ``replicate`` (1-based) restricts a
     mix to its t-th trial (e.g. Table 4 uses the first trial of MODEL MIX all).
     """
-    if setting.kind == "random_mix":
-        raise UsageError("a random mix has no per-item table; use a mix of its members")
+    if setting.kind == "random_mix" or setting.kind in EVALUATION:
+        raise UsageError(f"a {setting.kind} setting has no per-item table; use its units")
     coded = _coded_for(table, reference)
     if replicate is not None:
         if replicate < 1:

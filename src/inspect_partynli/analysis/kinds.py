@@ -18,10 +18,20 @@ distribution (Section 3 of the paper):
 ``random_mix``
     Appendix D: ``draws`` seeded draws of ``k`` units from a group, each evaluated as a mix;
     the result is the distribution of every metric over draws.
+``estimator``
+    One model's distribution read one way: its sampling run (as SINGLE), or its
+    ``logprobs`` / ``verbalized`` run (the mean over epochs of the distributions it read).  The
+    settings of one model's estimators come together, one per estimator (registered by
+    :mod:`.estimator_setting` through :func:`register_kind`, with its own evaluation).
+
+MODEL MIX ``all`` -- the mix a table gets without declared groups, in ``partynli metrics``
+and in the report alike -- is :func:`model_mix_units`: every unit except size-family
+members, sweep values and estimator runs (as the paper's MODEL MIX, which samples each model
+once under its default settings).
 
 Each kind has a *discovery* function (:data:`DISCOVERY`) that finds the settings of that kind
-in a coded table, for ``--setting KIND``; a new kind registers one with :func:`register_kind`
-(and tells the engine how to evaluate it where a plain mix will not do).
+in a coded table, for ``--setting KIND``; a new kind registers one with :func:`register_kind`,
+and with it an *evaluation* (:data:`EVALUATION`) where a plain mix will not do.
 """
 
 from __future__ import annotations
@@ -38,17 +48,22 @@ from ..design import (
     RANDOM_MIX_SEED,
     RANDOM_MIX_SIZE,
     SETTING_KINDS,
+    SIZE_EXPERIMENT,
+    SWEEP_EXPERIMENT,
     SWEEP_PARAMETERS,
 )
 from ..errors import UsageError
+from ..estimators.base import DEFAULT_ESTIMATOR
 from .coding import VARIANT_COLUMNS, CodedTable, as_coded
 
 __all__ = [
     "DISCOVERY",
+    "EVALUATION",
     "KINDS",
     "Setting",
     "default_settings",
     "group_settings",
+    "model_mix_units",
     "parse_group",
     "register_kind",
     "resolve_units",
@@ -111,13 +126,48 @@ def resolve_units(coded: CodedTable, names: Iterable[str], context: str) -> np.n
     return np.array(chosen, dtype=np.int64)
 
 
-def default_settings(table: pd.DataFrame | CodedTable) -> list[Setting]:
-    """Each unit alone (SINGLE) and, with more than one unit, all of them as the mix ``all``."""
+def sampling_units(coded: CodedTable) -> list[str]:
+    """The units that annotate by sampling (every unit but the estimator runs), in order."""
+    units = coded.units
+    return units.loc[units["estimator"] == DEFAULT_ESTIMATOR, "unit"].tolist()
+
+
+def _is_ablation_experiment(experiment: str) -> bool:
+    """Whether rows of this experiment are a size-ablation or sweep run."""
+    sweep_suffix = SWEEP_EXPERIMENT.format(parameter="")
+    return experiment == SIZE_EXPERIMENT or experiment.endswith(sweep_suffix)
+
+
+def model_mix_units(table: pd.DataFrame | CodedTable) -> list[str]:
+    """The members of MODEL MIX ``all``: the sampling units that are neither a size of a
+    family nor a sweep value (as the paper's MODEL MIX; :func:`size_settings`,
+    :func:`sweep_settings`), nor of a size-ablation or sweep experiment (a size or sweep run
+    without a partner to vary against is still an ablation run).  When that leaves nothing (a
+    table of sweeps only), every sampling unit."""
     coded = as_coded(table, None)
-    names = coded.units["unit"].tolist()
+    varying = {u for s in (*sweep_settings(coded), *size_settings(coded)) for u in s.participants}
+    units = coded.units
+    ablation = units["experiment"].astype(str).map(_is_ablation_experiment).to_numpy()
+    sampling = set(sampling_units(coded))
+    plain = [
+        u for u, a in zip(units["unit"], ablation, strict=True)
+        if u in sampling and not a and u not in varying
+    ]  # fmt: skip
+    return plain or [u for u in units["unit"] if u in sampling]
+
+
+def default_settings(table: pd.DataFrame | CodedTable) -> list[Setting]:
+    """Each sampling unit alone (SINGLE), with more than one unit the mix ``all``
+    (:func:`model_mix_units`), and each model's estimator settings when it has estimator runs
+    (see :mod:`.estimator_setting`)."""
+    coded = as_coded(table, None)
+    names = sampling_units(coded)
     settings = [Setting(name, "single", (name,)) for name in sorted(names)]
-    if len(names) > 1:
-        settings.append(Setting(ALL_GROUP, "mix", tuple(names)))
+    members = model_mix_units(coded)
+    if len(members) > 1:
+        settings.append(Setting(ALL_GROUP, "mix", tuple(members)))
+    if "estimator" in DISCOVERY and len(names) < len(coded.units):
+        settings += DISCOVERY["estimator"](coded, DiscoveryOptions())
     return settings
 
 
@@ -229,7 +279,7 @@ def _mixes(kind: str) -> Callable[[CodedTable, DiscoveryOptions], list[Setting]]
         )  # fmt: skip
         if options.groups:
             return group_settings(coded, options.groups, kind, **extra)
-        return [Setting(ALL_GROUP, kind, tuple(coded.units["unit"]), extra)]
+        return [Setting(ALL_GROUP, kind, tuple(model_mix_units(coded)), extra)]
 
     return discover
 
@@ -254,15 +304,25 @@ DISCOVERY: dict[str, Callable[[CodedTable, DiscoveryOptions], list[Setting]]] = 
     "sweep": _required(sweep_settings, "sweep", "more than one temperature or top_p value"),
     "random_mix": _mixes("random_mix"),
 }
-assert tuple(DISCOVERY) == KINDS, "every kind of design.SETTING_KINDS needs a discovery"
+#: How the engine evaluates a registered kind that is not a plain mix:
+#: ``evaluate(coded, setting, reference, conventions)`` returns the setting's record.
+EVALUATION: dict[str, Callable[..., dict]] = {}
 
 
 def register_kind(
-    kind: str, discover: Callable[[CodedTable, DiscoveryOptions], list[Setting]]
+    kind: str,
+    discover: Callable[[CodedTable, DiscoveryOptions], list[Setting]],
+    evaluate: Callable[..., dict] | None = None,
 ) -> None:
     """Add a setting kind (or replace one's discovery): ``discover(coded, options)`` returns
-    the settings ``--setting KIND`` stands for, raising UsageError when there are none."""
+    the settings ``--setting KIND`` stands for, raising UsageError when there are none;
+    ``evaluate(coded, setting, reference, conventions)`` returns one setting's record (the
+    keys of :func:`~.engine.evaluate`) where the kind is not evaluated as a mix of its units."""
     DISCOVERY[kind] = discover
+    if evaluate is not None:
+        EVALUATION[kind] = evaluate
+    else:
+        EVALUATION.pop(kind, None)
 
 
 def settings_of_kind(

@@ -4,10 +4,14 @@
     partynli metrics partynli.csv --setting size --reference chaosnli --subset chaosnli
 
 One row per participant (SINGLE; a participant whose runs differ in size or sampling
-settings gives one row per run) and per declared group or setting.  Keys of a row (JSON,
-CSV columns): participant, setting, n_items, n_trials, H, H_std, JS, JS_std, KL_pq, KL_qp,
-agree, alpha, cor, consistency, parse_rate; ``--ci`` adds ``<metric>_ci_low/_ci_high``
-(seeded bootstrap over items; for random mixes the spread over draws).
+settings gives one row per run) and per declared group or setting; without groups, MODEL MIX
+``all`` leaves out size and sweep runs (:func:`~inspect_partynli.analysis.model_mix_units`,
+the report's rule).  Keys of a row (JSON, CSV columns): participant, setting, n_items,
+n_trials, H, H_std, JS, JS_std, KL_pq, KL_qp, agree, alpha, cor, consistency, parse_rate;
+``--ci`` adds ``<metric>_ci_low/_ci_high`` (seeded bootstrap over items; for random mixes the
+spread over draws).  A model run with ``-T estimator=logprobs|verbalized`` is no SINGLE
+participant: it gives ESTIMATOR rows (``--setting estimator``; by default too), one per
+estimator of the model, which add the keys ``estimator`` and ``spread``.
 """
 
 from __future__ import annotations
@@ -102,7 +106,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_subset(parser)
     parser.add_argument(
         "--setting", action="append", choices=SETTING_KINDS, metavar="KIND",
-        help=f"{', '.join(SETTING_KINDS)} (repeatable; default: single and mix)",
+        help=f"{', '.join(SETTING_KINDS)} (repeatable; default: single and mix, and estimator "
+        "when a model was run with -T estimator=...)",
     )  # fmt: skip
     parser.add_argument(
         "--group", action="append", default=[], metavar="NAME=P1,P2,...",
@@ -213,6 +218,9 @@ def run(args: argparse.Namespace) -> int:
         chosen = chosen.replace(n_boot=0)
     rows = evaluate_many(coded, settings, human, conventions=chosen)
     keys = list(METRIC_KEYS)
+    if any(row["setting"] == "estimator" for row in rows):
+        keys[keys.index("setting") + 1 : keys.index("setting") + 1] = ["estimator"]
+        keys.append("spread")
     if args.ci:
         keys += [f"{key}_ci_{end}" for key in CI_KEYS for end in ("low", "high")]
     print(render(rows, keys, args.format))

@@ -26,12 +26,14 @@ def estimate_columns(value: Mapping[str, Any]) -> dict[str, Any]:
     ``p_<label>``, ``other_mass``, ``raw_sum``); {} for a sampling score."""
     if not value.get(ESTIMATOR_COLUMN):
         return {}
-    return {
-        key: item
-        for key, item in value.items()
-        if key in (ESTIMATOR_COLUMN, OTHER_MASS_COLUMN, RAW_SUM_COLUMN)
-        or key.startswith(PROBABILITY_PREFIX)
-    }
+    return {key: value[key] for key in estimate_column_names(list(value))}
+
+
+def estimate_column_names(columns: Sequence[str]) -> list[str]:
+    """Those of ``columns`` that estimator scores add (``estimator``, ``p_<label>``,
+    ``other_mass``, ``raw_sum``): kept by every reader, since they say how to read the row."""
+    named = (ESTIMATOR_COLUMN, OTHER_MASS_COLUMN, RAW_SUM_COLUMN)
+    return [c for c in columns if c in named or str(c).startswith(PROBABILITY_PREFIX)]
 
 
 def estimate_of(value: object, labels: Sequence[str]) -> list[float] | None:

@@ -136,33 +136,19 @@ TABLE_COLUMNS: tuple[str, ...] = (
 
 
 def estimator_records(c, references: Sequence[str]) -> list[dict]:
-    """Per model with estimator runs: each estimator's metrics against every reference (its
-    sampling run is its unit that is neither a sweep value nor a size, if it has one)."""
-    from ..estimators.evaluation import compare, item_distributions
-    from ..estimators.table import row_estimators
+    """Per model with estimator runs: each estimator's metrics against every reference -- the
+    analysis' ESTIMATOR settings (:mod:`inspect_partynli.analysis.estimator_setting`: its
+    sampling run is its MODEL MIX unit, if it has one), as ``partynli metrics`` gives them."""
+    from .. import analysis as an
 
     b = c.b
-    estimates = b.estimates
-    runs: list[tuple[str, pd.DataFrame]] = []
-    for participant in dict.fromkeys(estimates["participant"]):
-        sampling_units = [
-            u for u in c.plain_units
-            if u in set(c.units.loc[c.units["participant"] == participant, "unit"])
-        ]  # fmt: skip
-        if sampling_units:
-            runs.append((participant, b.models[c.rows_unit.to_numpy() == sampling_units[0]]))
-        mine = estimates[estimates["participant"] == participant]
-        for estimator in ESTIMATORS[1:]:
-            rows = mine[row_estimators(mine) == estimator]
-            if len(rows):
-                runs.append((participant, rows))
+    coded = an.prepare(pd.concat([b.models, b.estimates], ignore_index=True), c.labels)
+    settings = an.estimator_settings(coded)
     records = []
     for reference in references:
-        human = c.human(reference)
-        for participant, rows in runs:
-            run = item_distributions(rows, c.labels, ddof=c.conventions.ddof)
-            record = compare(run, human, c.conventions)
-            records.append({"reference": reference, "participant": participant, **record})
+        for record in an.evaluate_many(coded, settings, c.human(reference),
+                                       conventions=c.conventions):  # fmt: skip
+            records.append({**record, "reference": reference})
     return records
 
 

@@ -48,13 +48,8 @@ class Context:
         self.singles = singles
         self.sweeps = an.sweep_settings(self.coded)
         self.sizes = an.size_settings(self.coded)
-        varying = {u for s in (*self.sweeps, *self.sizes) for u in s.participants}
-        # MODEL MIX all: the participants that are not sweep values or sizes (as the paper and
-        # the README say) -- also a size or sweep run that has no partner to vary against
-        # (a one-member size family is still a size-ablation run, not a MODEL MIX member)
-        ablation = self.units["experiment"].astype(str).map(_is_ablation_experiment)
-        plain = [u for u, a in zip(self.units["unit"], ablation, strict=True) if not a]
-        self.plain_units = [u for u in plain if u not in varying] or list(self.units["unit"])
+        # MODEL MIX all: no sweep values or sizes (the analysis' one rule, as in metrics)
+        self.plain_units = an.model_mix_units(self.coded)
         self.mixes = []
         groups = builder.options.groups or {}
         if len(self.plain_units) > 1 and ALL_GROUP not in groups:
@@ -272,14 +267,6 @@ def _population_sentence(c: Context, name: str) -> str:
 def _subset_words(c: Context, subset: str) -> str:
     n = len(c.b.subset_uids[subset])
     return f"all {n} items" if subset == ALL_SUBSET else f"the {n} items of subset {subset}"
-
-
-def _is_ablation_experiment(experiment: str) -> bool:
-    """Whether rows of this experiment are a size-ablation or sweep run (never MODEL MIX)."""
-    from ..design import SIZE_EXPERIMENT, SWEEP_EXPERIMENT
-
-    sweep_suffix = SWEEP_EXPERIMENT.format(parameter="")
-    return experiment == SIZE_EXPERIMENT or experiment.endswith(sweep_suffix)
 
 
 def _items_sentence(c: Context) -> str:
