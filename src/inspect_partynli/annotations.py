@@ -575,6 +575,7 @@ class _Log:
     #: (item, epoch) pairs the log's model had no annotation for (a replayed source's gaps):
     #: never missing, for any log of the run (a killed log may not have reached them)
     unannotated: set[tuple[str, int]] = field(default_factory=set)
+    status: str = "success"
 
 
 @dataclass
@@ -597,9 +598,6 @@ class _LogReader:
         if task not in ANNOTATION_TASKS:
             self.notes.add(f"logs of other tasks ({task})", path)
             return
-        if header.status != "success":
-            self.notes.add(f"{_UNFINISHED} {header.status} (kept their completed samples)",
-                           path)  # fmt: skip
         model = header.eval.model
         # what `partynli run` recorded about this run (participant, experiment, size)
         study_run = (header.eval.metadata or {}).get(STUDY_METADATA_KEY) or {}
@@ -665,7 +663,8 @@ class _LogReader:
         run_key = json.dumps(run, default=str)
         size = study_run.get("num_params")
         size = float(size) if isinstance(size, (int, float)) else np.nan
-        self.logs.append(_Log(path, _log_order(header, path), run_key, expected, size, unannotated))
+        order = _log_order(header, path)
+        self.logs.append(_Log(path, order, run_key, expected, size, unannotated, header.status))
 
     def _samples(self, path: Path) -> Iterator[tuple]:
         """(id, epoch, error, scores, metadata, completed_at, explanation) per sample."""
@@ -687,6 +686,7 @@ class _LogReader:
 
     def table(self) -> pd.DataFrame:
         """All rows read so far, duplicates resolved (latest sample wins), sorted."""
+        self._note_unfinished()
         frame = with_estimate_columns(pd.DataFrame(self.columns), self.estimates)
         frame["participant_type"] = "model"
         sizes = np.array([log.num_params for log in self.logs], dtype=float)
@@ -718,6 +718,21 @@ class _LogReader:
             for index, count in superseded.items():
                 self.notes.add(_SUPERSEDED, self.logs[index].path, count)
         return ranked.loc[~duplicated].drop(columns=["_time", "_rank"])
+
+    def _note_unfinished(self) -> None:
+        """Note the logs that did not finish (cancelled, errored, killed while ``started``),
+        except those a later successful log of the same run resumed (an eval-set retry or a
+        re-run of a study: its samples are in that log, so the run is complete)."""
+        for log in self.logs:
+            if log.status == "success":
+                continue
+            resumed = any(
+                other.run == log.run and other.status == "success" and other.order > log.order
+                for other in self.logs
+            )
+            if not resumed:
+                self.notes.add(f"{_UNFINISHED} {log.status} (kept their completed samples)",
+                               log.path)  # fmt: skip
 
     def _note_missing(self, frame: pd.DataFrame) -> None:
         """Count (item, epoch) pairs each run expected but no log of that run holds."""
