@@ -88,6 +88,15 @@ def counts_frame(
     return frame.sort_index()
 
 
+def chaosnli_population(counts: pd.Series, labels: tuple[str, ...]) -> Population:
+    """ChaosNLI's annotators (Nie et al. 2020; 100 per item), a population LiveNLI and
+    VariErr-NLI share, from a column of per-item count tuples in label order (None where an
+    item has none)."""
+    given = counts.dropna()
+    frame = pd.DataFrame(given.tolist(), index=given.index.astype(str), columns=list(labels))
+    return Population("chaosnli", frame, "ChaosNLI annotators (100 per item)")
+
+
 @dataclass(eq=False)
 class HLVDataset:
     """A human-label-variation dataset (see the module docstring).

@@ -24,7 +24,14 @@ import pandas as pd
 from ..labels import LABELS, NLI, NLI_TO_LABEL
 from ..prompts import NLI_PROMPT
 from . import locate
-from .base import DataFormatError, DatasetRef, HLVDataset, Population, counts_frame
+from .base import (
+    DataFormatError,
+    DatasetRef,
+    HLVDataset,
+    Population,
+    chaosnli_population,
+    counts_frame,
+)
 
 UPSTREAM = locate.Upstream(
     filename="livenli.csv",
@@ -197,9 +204,7 @@ def load_livenli_frame(path: str | Path | None = None, *, download: bool = True)
     3-of-5 majority, else None), ``prompt_label`` (the uid's letter: the label the MNLI
     hypothesis writer was asked for).  Returns a copy: callers may modify it.
     """
-    csv = resolve_livenli(path, download=download).resolve()
-    stat = csv.stat()
-    return _load(csv, stat.st_mtime, stat.st_size).copy()
+    return _load(*locate.file_key(resolve_livenli(path, download=download))).copy()
 
 
 def item_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -215,7 +220,6 @@ def item_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _populations(frame: pd.DataFrame, table: pd.DataFrame) -> dict[str, Population]:
     workers = frame.groupby("uid", sort=True)["class_simple"].agg(list)
-    chaos = table["chaos_counts"].dropna()
     mnli = table["mnli_labels"][table["mnli_labels"].map(len) > 0]
     sizes = table["n_annotators"]
     return {
@@ -225,11 +229,7 @@ def _populations(frame: pd.DataFrame, table: pd.DataFrame) -> dict[str, Populati
             f"LiveNLI workers ({sizes.min()}-{sizes.max()} per item, several labels allowed)",
             primary=True,
         ),
-        "chaosnli": Population(
-            "chaosnli",
-            pd.DataFrame(chaos.tolist(), index=chaos.index.astype(str), columns=list(LABELS)),
-            "ChaosNLI annotators (100 per item)",
-        ),
+        "chaosnli": chaosnli_population(table["chaos_counts"], LABELS),
         "mnli": Population(
             "mnli",
             counts_frame(mnli, LABELS),
@@ -240,9 +240,7 @@ def _populations(frame: pd.DataFrame, table: pd.DataFrame) -> dict[str, Populati
 
 def livenli_dataset(path: str | Path | None = None, *, download: bool = True) -> HLVDataset:
     """LiveNLI as an :class:`HLVDataset` (see the module docstring)."""
-    csv = resolve_livenli(path, download=download).resolve()
-    stat = csv.stat()
-    return _dataset(csv, stat.st_mtime, stat.st_size)
+    return _dataset(*locate.file_key(resolve_livenli(path, download=download)))
 
 
 @lru_cache(maxsize=4)

@@ -46,6 +46,14 @@ def cache_dir() -> Path:
     return Path(base).expanduser() / "inspect_partynli"
 
 
+def file_key(path: Path) -> tuple[Path, float, int]:
+    """``(resolved path, modification time, size)``: the key of a data file in the per-file
+    caches (``functools.lru_cache``) of the dataset loaders, so a changed file is read again."""
+    found = path.resolve()
+    stat = found.stat()
+    return found, stat.st_mtime, stat.st_size
+
+
 def sha256_of(path: Path) -> str:
     """Hex sha256 of a file, read in chunks."""
     digest = hashlib.sha256()

@@ -35,7 +35,14 @@ import pandas as pd
 from ..labels import LABELS, NLI, NLI_TO_LABEL
 from ..prompts import NLI_PROMPT
 from . import locate
-from .base import DataFormatError, DatasetRef, HLVDataset, Population, counts_frame
+from .base import (
+    DataFormatError,
+    DatasetRef,
+    HLVDataset,
+    Population,
+    chaosnli_population,
+    counts_frame,
+)
 from .livenli import read_text_strictly
 
 UPSTREAM = locate.Upstream(
@@ -158,9 +165,7 @@ def _item(record: dict[str, Any], where: str) -> tuple[dict[str, Any], list[dict
 
 def varierr_dataset(path: str | Path | None = None, *, download: bool = True) -> HLVDataset:
     """VariErr-NLI as an :class:`HLVDataset` (see the module docstring)."""
-    found = resolve_varierr(path, download=download).resolve()
-    stat = found.stat()
-    return _dataset(found, stat.st_mtime, stat.st_size)
+    return _dataset(*locate.file_key(resolve_varierr(path, download=download)))
 
 
 @lru_cache(maxsize=4)
@@ -179,7 +184,6 @@ def _dataset(path: Path, mtime: float, size: int) -> HLVDataset:
     by_item = annotations.groupby("item_id", sort=True)
     table["n_annotators"] = by_item.size().reindex(table.index, fill_value=0)
     empty = {item: [] for item in table.index}
-    chaos = table["chaosnli_counts"]
     populations = {
         "varierr": Population(
             "varierr",
@@ -194,11 +198,7 @@ def _dataset(path: Path, mtime: float, size: int) -> HLVDataset:
             ),
             "VariErr annotators after validation (labels judged errors removed)",
         ),
-        "chaosnli": Population(
-            "chaosnli",
-            pd.DataFrame(chaos.tolist(), index=table.index, columns=list(LABELS)),
-            "ChaosNLI annotators (100 per item)",
-        ),
+        "chaosnli": chaosnli_population(table["chaosnli_counts"], LABELS),
     }
     return HLVDataset(
         ref=DatasetRef("varierr", str(path), locate.sha256_of(path), "varierr"),
