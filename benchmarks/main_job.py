@@ -2,7 +2,11 @@
 
     INSPECT_PARTYNLI_DATA=../shared/data python benchmarks/main_job.py [--epochs 10] [--pairs 3]
 
-Each pair runs, interleaved and in-process (logs in a temporary folder):
+One warm-up run of each side comes first and is not counted (the first eval of a process pays
+Inspect's imports and registry loading).  Then each pair runs, interleaved (alternating which
+side goes first) and in-process, after a garbage collection so that neither side pays for the
+other's leftovers, with the same model, epochs, connections, display (none) and log settings
+(a fresh temporary folder):
 
 * **ours**: ``inspect_partynli/livenli`` on ``partynli/annotators`` (the full task: lean
   sample metadata, the solver building the prompts, the study's scorer and metrics);
@@ -10,16 +14,24 @@ Each pair runs, interleaved and in-process (logs in a temporary folder):
   input, ``generate()``, ``includes()`` -- on the same model, so both runs get the same
   instant replies and the difference is the package's own per-sample overhead.
 
-It prints min / median / max of each side and of the ratio ours/bare (goal: <= 1.05), then
-checks the last "ours" run: the parse rate, how many of the 110 items with 10 workers got
-exactly LiveNLI's label distribution (all of them when ``--epochs`` is 10), how many of the
-12 items with 20-38 workers got exactly the labels of their first ``--epochs`` workers, and
-the run's Agree and mean JS.
+It prints min / median / max of each side and of the ratio ours/bare of wall times (goal:
+<= 1.05), the same for CPU time (this process's, less sensitive to other jobs on a shared
+machine), and the load average; then checks the last "ours" run: the parse rate, how many of
+the 110 items with 10 workers got exactly LiveNLI's label distribution (all of them when
+``--epochs`` is 10), how many of the 12 items with 20-38 workers got exactly the labels of
+their first ``--epochs`` workers, and the run's Agree and mean JS.
+
+Run it from an installed checkout (``pip install -e .``, as the README does): with
+``PYTHONPATH`` pointing at another checkout's ``src``, Inspect cannot match the task's module
+to the installed distribution and scans every installed package on each eval (about 0.3-0.5 s
+per run, on "ours" only; ``_eval/task/log.py: resolve_task_distribution``).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import os
 import statistics
 import tempfile
 import time
@@ -28,8 +40,10 @@ from collections import Counter
 from inspect_ai import Epochs, Task
 from inspect_ai import eval as inspect_eval
 from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.log import EvalLog
 from inspect_ai.scorer import includes
 from inspect_ai.solver import generate
+from paired import load_note, spread
 
 from inspect_partynli.datasets import load_dataset
 from inspect_partynli.task import livenli, prompt_messages
@@ -50,22 +64,20 @@ def bare_task(epochs: int) -> Task:
     )  # fmt: skip
 
 
-def timed(task: Task, max_connections: int | None) -> tuple[float, object]:
+def timed(task: Task, max_connections: int | None) -> tuple[float, float, EvalLog]:
+    """(wall seconds, CPU seconds, log) of one eval of ``task`` (samples read into memory)."""
+    gc.collect()
     with tempfile.TemporaryDirectory() as log_dir:
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         (log,) = inspect_eval(
             task, model=MODEL, log_dir=log_dir, display="none", max_connections=max_connections
         )
-        seconds = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         log.samples = list(log.samples or [])  # read before the folder goes
-    return seconds, log
+    return wall, cpu, log
 
 
-def spread(values: list[float]) -> str:
-    return f"min {min(values):.3f}  median {statistics.median(values):.3f}  max {max(values):.3f}"
-
-
-def check(log, epochs: int) -> None:  # noqa: ANN001 - an EvalLog
+def check(log: EvalLog, epochs: int) -> None:
     dataset = load_dataset("livenli")
     labels = dataset.labels
     values = [sample.scores["livenli_scorer"].value for sample in log.samples]
@@ -93,23 +105,35 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3, help="paired runs (default 3)")
     parser.add_argument("--max-connections", type=int, default=None)
     args = parser.parse_args()
-    ours, bare, log = [], [], None
+    sides = {"ours": lambda: livenli(epochs=args.epochs), "bare": lambda: bare_task(args.epochs)}
+    for build in sides.values():  # warm-up, not counted
+        timed(build(), args.max_connections)
+    wall: dict[str, list[float]] = {"ours": [], "bare": []}
+    cpu: dict[str, list[float]] = {"ours": [], "bare": []}
+    log = None
     for pair in range(args.pairs):
-        first, second = ("ours", "bare") if pair % 2 == 0 else ("bare", "ours")
-        for side in (first, second):
-            if side == "ours":
-                seconds, log = timed(livenli(epochs=args.epochs), args.max_connections)
-                ours.append(seconds)
-            else:
-                seconds, _ = timed(bare_task(args.epochs), args.max_connections)
-                bare.append(seconds)
-        print(f"pair {pair + 1}: ours {ours[-1]:.2f} s, bare {bare[-1]:.2f} s, "
-              f"ratio {ours[-1] / bare[-1]:.3f}")  # fmt: skip
+        for side in ("ours", "bare") if pair % 2 == 0 else ("bare", "ours"):
+            seconds, cpu_seconds, run_log = timed(sides[side](), args.max_connections)
+            wall[side].append(seconds)
+            cpu[side].append(cpu_seconds)
+            log = run_log if side == "ours" else log
+            del run_log
+        print(f"pair {pair + 1}: ours {wall['ours'][-1]:.2f} s, bare {wall['bare'][-1]:.2f} s, "
+              f"ratio {wall['ours'][-1] / wall['bare'][-1]:.3f} (load {os.getloadavg()[0]:.1f})",
+              flush=True)  # fmt: skip
     samples = len(log.samples)
-    print(f"ours (s):  {spread(ours)}  ({samples / statistics.median(ours):.0f} samples/s)")
-    print(f"bare (s):  {spread(bare)}")
-    print(f"ours/bare: {spread([o / b for o, b in zip(ours, bare, strict=True)])}  (goal <= 1.05)")
+    print(f"ours wall (s): {spread(wall['ours'], 3)}  ({samples / statistics.median(wall['ours']):.0f} samples/s)")  # noqa: E501
+    print(f"bare wall (s): {spread(wall['bare'], 3)}")
+    print(f"ours/bare wall: {spread(ratios(wall), 3)}  (goal <= 1.05)")
+    print(f"ours/bare CPU:  {spread(ratios(cpu), 3)}  (ours {spread(cpu['ours'], 2)} s, "
+          f"bare {spread(cpu['bare'], 2)} s)")  # fmt: skip
+    print(load_note())
     check(log, args.epochs)
+
+
+def ratios(times: dict[str, list[float]]) -> list[float]:
+    """ours/bare within each pair."""
+    return [o / b for o, b in zip(times["ours"], times["bare"], strict=True)]
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from inspect_partynli.datasets import load_dataset
 from inspect_partynli.estimators.evaluation import compare, item_distributions
 from inspect_partynli.estimators.prompts import LOGPROBS_REQUEST, VERBALIZED_REQUEST
 from inspect_partynli.labels import LABELS
+from inspect_partynli.prompts import PROMPT_VERSION
 from inspect_partynli.task import livenli
 
 #: The study's conventions (natural log, KL epsilon 1e-10, sample std).
@@ -90,7 +91,8 @@ def test_the_requests_carry_the_estimator_prompt_and_logprobs_settings(tmp_path)
     assert user.endswith("\n\n" + LOGPROBS_REQUEST) and "[CONTEXT]" in user
     assert system.startswith("You are an expert at natural language inference tasks.\n")
     assert sample.metadata["estimator"] == "logprobs"
-    assert sample.metadata["prompt_version"] == log.eval.metadata["prompt_version"]
+    assert "prompt_version" not in sample.metadata  # the header has it (estimator's variant)
+    assert log.eval.metadata["prompt_version"] != PROMPT_VERSION
     assert sample.output.completion == "false"  # the most probable label
     top = sample.output.choices[0].logprobs.content[0].top_logprobs
     assert [(t.token, round(math.exp(t.logprob), 12)) for t in top] == [

@@ -30,6 +30,7 @@ from inspect_partynli.scorer import (
     no_annotation_score,
     parse_rate,
     reply_score,
+    score_metadata,
 )
 
 PREMISE = "The cat sat on the mat."
@@ -71,14 +72,11 @@ def test_score_of_a_parsed_reply():
     assert tuple(score.value) == VALUE_KEYS
     assert score.answer == "either-true"
     assert score.explanation == "Because."
+    # lean: nothing that value, answer or explanation already say
     assert score.metadata == {
-        "explanation": "Because.",
         "highlights": {"context": ["cat"], "statement": ["A bird"]},
-        "highlighted": "context: <<cat>> | statement: <<A bird>>",
         "unmatched_highlights": {"context": [], "statement": ["A bird"]},
-        "raw_label": "true-either",
-        "failure_detail": "",
-        "stop_reason": None,
+        "raw_label": "true-either",  # as written: the answer sorts the labels
     }
 
 
@@ -97,7 +95,24 @@ def test_score_of_a_failure_has_every_key_and_the_error_as_explanation():
     assert score.explanation == (
         "parse error (truncated): the reply was cut off: a JSON object never closes"
     )
-    assert score.metadata["stop_reason"] == "max_tokens"
+    assert score.metadata == {
+        "highlights": {"context": [], "statement": []},
+        "unmatched_highlights": {"context": [], "statement": []},
+    }  # the detail is in the explanation, the stop reason in the sample's output
+
+
+def test_score_metadata_keeps_the_label_as_written_and_a_failed_reply_explanation():
+    same = reply_score(reply("either-true"))
+    assert "raw_label" not in same.metadata and "explanation" not in same.metadata
+    unknown = reply_score(reply("maybe"))
+    assert unknown.value["failure"] == "unknown_label"
+    assert unknown.metadata["raw_label"] == "maybe"
+    assert unknown.explanation == "parse error (unknown_label): unknown label 'maybe' in 'maybe'"
+    # a failed reply's own explanation (if the parser kept one) stays beside the error
+    spans = {"context": [], "statement": []}
+    kept = score_metadata(spans, spans, "maybe", "error", "Because.", parsed=False)
+    assert kept == {**unknown.metadata, "explanation": "Because."}
+    assert "explanation" not in score_metadata(spans, spans, explanation="Because.")
 
 
 @pytest.mark.parametrize("settings", [{}, {"temperature": "hot", "top_p": True}, None])
@@ -127,7 +142,7 @@ def test_scorer_reads_completion_stop_reason_and_metadata():
     meta = metadata((0, 1, 0), top_p=0.25)
     cut = ModelOutput.from_content("mockllm/model", "```json\n" + reply("x")[:30], "max_tokens")
     score = run_scorer(make_state(cut, meta))
-    assert (score.value["failure"], score.metadata["stop_reason"]) == ("truncated", "max_tokens")
+    assert score.value["failure"] == "truncated"
     whole = ModelOutput.from_content("mockllm/model", reply("Contradiction"), "max_tokens")
     score = run_scorer(make_state(whole, meta))
     assert (score.value["label"], score.value["top_p"], score.value["parsed"]) == ("false", 0.25, 1)

@@ -486,6 +486,6 @@ def _kind_of(data: str) -> str:
 
 def _task_dataset() -> DatasetRef | None:
     """The dataset of the sample being generated for, as its task's solver set it."""
-    from .task import ACTIVE_DATASET
+    from .solver import ACTIVE_DATASET
 
     return ACTIVE_DATASET.get()

@@ -20,8 +20,9 @@ labels in the study's NLI order.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -74,14 +75,29 @@ def _setting(metadata: Mapping[str, Any], name: str) -> float | None:
     return float(value)
 
 
-def highlight_text(highlights: Mapping[str, list[str]]) -> str:
-    """The highlights as one flat line for ``inspect view`` (``context: <<a>> <<b>> | ...``)."""
-    parts = [
-        f"{name}: " + " ".join(f"<<{span}>>" for span in spans)
-        for name, spans in highlights.items()
-        if spans
-    ]
-    return " | ".join(parts)
+def score_metadata(
+    highlights: Mapping[str, list[str]],
+    unmatched: Mapping[str, list[str]],
+    raw_label: str = "",
+    answer: str = "",
+    explanation: str = "",
+    parsed: bool = True,
+) -> dict[str, Any]:
+    """``Score.metadata``: only what ``value``, ``answer`` and ``explanation`` do not say.
+
+    Always ``highlights`` (the ``<<...>>`` spans of each text) and ``unmatched_highlights``
+    (spans not found in the item's text); ``raw_label`` only when the label as written differs
+    from the answer (a synonym, an unknown label); ``explanation`` only for a failure whose
+    reply had one (``Score.explanation`` then holds the parse error).  Inspect thins and stores
+    every metadata string of every sample several times over, so nothing is kept twice: the
+    failure detail is in ``Score.explanation`` and the stop reason in the sample's output.
+    """
+    metadata: dict[str, Any] = {"highlights": highlights, "unmatched_highlights": unmatched}
+    if raw_label and raw_label != answer:
+        metadata["raw_label"] = raw_label
+    if explanation and not parsed:
+        metadata["explanation"] = explanation
+    return metadata
 
 
 def reply_score(
@@ -122,15 +138,14 @@ def reply_score(
         },
         answer=reply.multi_label,
         explanation=explanation,
-        metadata={
-            "explanation": reply.explanation,
-            "highlights": reply.highlights,
-            "highlighted": highlight_text(reply.highlights),
-            "unmatched_highlights": reply.unmatched_highlights,
-            "raw_label": reply.raw_label,
-            "failure_detail": reply.detail,
-            "stop_reason": stop_reason,
-        },
+        metadata=score_metadata(
+            reply.highlights,
+            reply.unmatched_highlights,
+            reply.raw_label,
+            reply.multi_label,
+            reply.explanation,
+            reply.parsed,
+        ),
     )
 
 
@@ -150,15 +165,7 @@ def _error_score(exc: BaseException, metadata: Mapping[str, Any] | None) -> Scor
         },
         answer=ERROR_LABEL,
         explanation=f"parse error (parser_error): {detail}",
-        metadata={
-            "explanation": "",
-            "highlights": {"context": [], "statement": []},
-            "highlighted": "",
-            "unmatched_highlights": {"context": [], "statement": []},
-            "raw_label": "",
-            "failure_detail": detail,
-            "stop_reason": None,
-        },
+        metadata=score_metadata({"context": [], "statement": []}, {"context": [], "statement": []}),
     )
 
 
@@ -167,7 +174,6 @@ def no_annotation_score(metadata: Mapping[str, Any] | None = None) -> Score:
     score = reply_score("", metadata)
     score.value.update({"failure": NO_ANNOTATION})
     score.explanation = "no annotation: the replayed source has none for this item and trial"
-    score.metadata.update({"failure_detail": score.explanation})
     return score
 
 
@@ -219,35 +225,74 @@ def _human_distribution(
     return vector if np.isfinite(vector).all() and vector.sum() > 0 else None
 
 
-def _item_matrices(scores: Sequence[SampleScore]) -> tuple[np.ndarray, np.ndarray]:
-    """(model label counts, human distributions), one row per item that has a human reference.
+@dataclass(frozen=True)
+class _Tally:
+    """What the label metrics need from one list of scores, gathered in one pass.
 
-    Model counts are the parsed single labels of the item's replies over all epochs (rows of
-    zeros for items never parsed); columns in the dataset's label order.  A reply read by an
-    estimator (``p_<label>`` in its value) adds its distribution instead of one label, so the
-    row is proportional to the mean distribution over the epochs.
+    ``labels``: the label order (:func:`label_order`); ``parsed``: the single label of every
+    parsed reply; ``model``: per item that has a human reference, the label counts of its
+    replies over all epochs (rows of zeros for items never parsed; a reply read by an estimator,
+    ``p_<label>`` in its value, adds its distribution instead of one label, so the row is
+    proportional to the mean distribution over the epochs); ``human``: those items' human
+    distributions.  Columns in ``labels`` order.
     """
+
+    labels: tuple[str, ...]
+    parsed: list[str]
+    model: np.ndarray
+    human: np.ndarray
+
+
+#: The last tally, with the scores it was made from: Inspect hands one list of scores to every
+#: metric of a scorer (and recomputes the metrics while the run goes on, for its display), so
+#: label_shares, agree and js share one pass.  The scores are held, so their ids stay theirs.
+_LAST_TALLY: list[tuple[list[SampleScore], tuple[int, ...], _Tally]] = []
+
+
+def _tally(scores: Sequence[SampleScore]) -> _Tally:
+    """The :class:`_Tally` of ``scores`` (reused when the same score objects come again)."""
+    key = tuple(map(id, scores))
+    if _LAST_TALLY and _LAST_TALLY[0][1] == key:
+        return _LAST_TALLY[0][2]
+    tally = _count(scores)
+    _LAST_TALLY[:] = [(list(scores), key, tally)]
+    return tally
+
+
+def _count(scores: Sequence[SampleScore]) -> _Tally:
     labels = label_order(scores)
     index = {label: i for i, label in enumerate(labels)}
     counts: dict[Any, np.ndarray] = defaultdict(lambda: np.zeros(len(labels)))
     human: dict[Any, np.ndarray | None] = {}
+    parsed: list[str] = []
     for score in scores:
         key = score.sample_id
         tally = counts[key]
         label = _parsed_label(score)
-        distribution = estimate_of(score.score.value, labels) if label is not None else None
-        if distribution is not None:
-            tally += distribution
-        elif label is not None:
-            tally[index[label]] += 1
+        if label is not None:
+            parsed.append(label)
+            distribution = estimate_of(score.score.value, labels)
+            if distribution is not None:
+                tally += distribution
+            else:
+                tally[index[label]] += 1
         if human.get(key) is None:
             human[key] = _human_distribution(score.sample_metadata, labels)
     keys = [key for key in counts if human.get(key) is not None]
     shape = (len(keys), len(labels))
-    return (
+    return _Tally(
+        labels,
+        parsed,
         np.array([counts[k] for k in keys]).reshape(shape),
         np.array([human[k] for k in keys]).reshape(shape),
     )
+
+
+def _item_matrices(scores: Sequence[SampleScore]) -> tuple[np.ndarray, np.ndarray]:
+    """(model label counts, human distributions), one row per item that has a human reference
+    (see :class:`_Tally`)."""
+    tally = _tally(scores)
+    return tally.model, tally.human
 
 
 @metric(scores="unreduced")
@@ -272,11 +317,12 @@ def label_shares() -> Metric:
     """Share of each single label (``share_either`` ...) among the parsed replies."""
 
     def compute(scores: list[SampleScore]) -> dict[str, float]:
-        labels = [label for label in map(_parsed_label, scores) if label is not None]
-        total = len(labels)
+        tally = _tally(scores)
+        counts = Counter(tally.parsed)
+        total = len(tally.parsed)
         return {
-            f"share_{label}": labels.count(label) / total if total else float("nan")
-            for label in label_order(scores)
+            f"share_{label}": counts[label] / total if total else float("nan")
+            for label in tally.labels
         }
 
     return compute
@@ -381,7 +427,7 @@ def space_of(
 __all__ = [
     "VALUE_KEYS",
     "annotation_scorer",
-    "highlight_text",
+    "score_metadata",
     "agree",
     "js",
     "label_shares",

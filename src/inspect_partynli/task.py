@@ -29,23 +29,15 @@ scorer and the viewer need (:meth:`~inspect_partynli.datasets.HLVDataset.sample_
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from inspect_ai import Epochs, Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.model import (
-    ChatMessage,
-    ChatMessageSystem,
-    ChatMessageUser,
-)
-from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from ._inspect_errors import for_inspect
-from .datasets import METADATA_KEY, DatasetRef, HLVDataset, load_dataset
+from .datasets import METADATA_KEY, HLVDataset, load_dataset
 from .datasets.livenli import UPSTREAM as LIVENLI_UPSTREAM
 from .datasets.locate import verified_sha256
 from .design import (  # the study design's constants (one home: design.py)
@@ -64,15 +56,19 @@ from .estimators import (
     estimator_prompt,
 )
 from .estimators.support import active_model, check_logprobs_support
-from .prompts import NLI_PROMPT, PromptSpec
+
+# the solver and its helpers live in .solver; imported here too, where they were first defined
+from .solver import ACTIVE_DATASET as ACTIVE_DATASET
+from .solver import annotate as annotate
+from .solver import livenli_messages as livenli_messages
+from .solver import prompt_messages as prompt_messages
+from .solver import sweep_value as sweep_value
 
 #: ``Task(version=...)`` of each task; raised when what a task's log holds changes.
 #: livenli 2: lean sample metadata, the item's texts as the sample input, the dataset in the header.
-TASK_VERSIONS: dict[str, int] = {"livenli": 2, "varierr": 1, "annotate": 1}
-
-#: The dataset of the sample being solved (set by the solver, read by the offline participants
-#: in the same sample's context: never process-wide).
-ACTIVE_DATASET: ContextVar[DatasetRef | None] = ContextVar("partynli_dataset", default=None)
+#: livenli 3, varierr 2, annotate 2: ``prompt_version`` only in the header, lean Score.metadata
+#: (:func:`~inspect_partynli.scorer.score_metadata`).
+TASK_VERSIONS: dict[str, int] = {"livenli": 3, "varierr": 2, "annotate": 2}
 
 
 def sweep_values(maximum: float = DEFAULT_SWEEP_MAX, steps: int = SWEEP_STEPS) -> list[float]:
@@ -90,13 +86,6 @@ def sweep_values(maximum: float = DEFAULT_SWEEP_MAX, steps: int = SWEEP_STEPS) -
         raise ValueError(f"a sweep needs at least one step, got {steps!r}")
     low, high = SWEEP_RANGE
     return [round(float(v), 10) for v in np.linspace(low * maximum, high * maximum, steps)]
-
-
-def sweep_value(values: list[float], epoch: int) -> float:
-    """The value used at a 1-based ``epoch``: the epoch-th value, wrapping after the last."""
-    if epoch < 1:
-        raise ValueError(f"epochs are 1-based, got {epoch!r}")
-    return values[(epoch - 1) % len(values)]
 
 
 def sweep_schedule(sweep: str | None, tmax: float | None = None) -> list[float] | None:
@@ -123,21 +112,6 @@ def sweep_schedule(sweep: str | None, tmax: float | None = None) -> list[float] 
     return sweep_values(float(maximum))
 
 
-def prompt_messages(prompt: PromptSpec, item: Mapping[str, Any]) -> list[ChatMessage]:
-    """The messages of one annotation: the system prompt (if any) and the filled user prompt.
-
-    Built directly rather than with Inspect's ``system_message()`` / ``prompt_template()``,
-    which would read literal JSON braces as format fields.
-    """
-    user = ChatMessageUser(content=prompt.user_text(item))
-    return [ChatMessageSystem(content=prompt.system), user] if prompt.system else [user]
-
-
-def livenli_messages(premise: str, hypothesis: str) -> list[ChatMessage]:
-    """The two messages of one NLI annotation: Figure 6 as system, Figure 7 filled as user."""
-    return prompt_messages(NLI_PROMPT, {"premise": premise, "hypothesis": hypothesis})
-
-
 def item_input(dataset: HLVDataset, item_id: str) -> str:
     """The sample's input as ``inspect view`` lists it: each text field on its own line."""
     row = dataset.items.loc[item_id]
@@ -148,14 +122,13 @@ def dataset_samples(dataset: HLVDataset, subset: str = "all") -> list[Sample]:
     """One Sample per item of ``subset``, in item-id order.
 
     ``input`` is the item's text fields (the solver builds the prompts from them);
-    ``metadata`` = :meth:`HLVDataset.sample_metadata` plus ``prompt_version``.
+    ``metadata`` = :meth:`HLVDataset.sample_metadata` (the prompts' version is in the header).
     """
-    version = dataset.prompt.version
     return [
         Sample(
             id=item_id,
             input=item_input(dataset, item_id),
-            metadata={**dataset.sample_metadata(item_id), "prompt_version": version},
+            metadata=dataset.sample_metadata(item_id),
         )
         for item_id in dataset.subset(subset)
     ]
@@ -164,82 +137,6 @@ def dataset_samples(dataset: HLVDataset, subset: str = "all") -> list[Sample]:
 def livenli_samples(data: str | None = None, subset: str = "all") -> list[Sample]:
     """One Sample per LiveNLI item of ``subset`` (``all``: 122, ``chaosnli``: 50), in uid order."""
     return dataset_samples(load_dataset("livenli", data=data), subset)
-
-
-def _configured(name: str) -> float | None:
-    """A generation parameter the run sends anyway (``--temperature``, model config), or None.
-
-    Mirrors how Inspect resolves the config of the active model: its own config merged with
-    the eval's active generate config.
-    """
-    from inspect_ai.model._generate_config import active_generate_config
-    from inspect_ai.model._model import active_model
-
-    config = active_generate_config()
-    model = active_model()
-    if model is not None:
-        config = model.config.merge(config)
-    return getattr(config, name)
-
-
-def _http_retries() -> int:
-    """Requests the provider client retried for this sample (429, 5xx, resets, timeouts),
-    as Inspect counts them on the sample's model events; with the sample-level retries of
-    the log (``retry_on_error``) this gives the attempts the annotation took."""
-    from inspect_ai.event import ModelEvent
-    from inspect_ai.log import transcript
-
-    return sum(e.retries or 0 for e in transcript().events if isinstance(e, ModelEvent))
-
-
-@solver
-def annotate(
-    sweep: str | None = None,
-    values: list[float] | None = None,
-    system: str = NLI_PROMPT.system,
-    user: str = NLI_PROMPT.user,
-    dataset: dict[str, str] | None = None,
-    estimator: str | None = None,
-    request: dict[str, object] | None = None,
-) -> Solver:
-    """Ask for one annotation, sending the sweep's value for this epoch (if any).
-
-    The messages are the dataset's prompts (``system``, and the ``user`` template filled from
-    the item's text fields in the sample metadata; default: the paper's NLI prompts).
-    ``dataset`` (a :class:`DatasetRef` as a dict) is made known to the model for this sample
-    only, so the offline participants answer from the dataset the task runs.  ``estimator``
-    (``logprobs`` / ``verbalized``; None: sampling) is recorded on the sample, and ``request``
-    holds the generation settings it sends every time (``logprobs=True, top_logprobs=20``).
-
-    Records on ``state.metadata`` the settings in effect: ``sweep`` (None, ``temperature``
-    or ``top_p``), ``temperature`` and ``top_p`` (the swept value; otherwise whatever the
-    run's configuration sends, None meaning the provider's default), and ``http_retries``
-    (:func:`_http_retries`).
-    """
-    if (sweep is None) != (values is None):
-        raise ValueError("annotate() needs both sweep and values, or neither")
-    if sweep is not None and sweep not in SWEEPS:
-        raise ValueError(f"unknown sweep {sweep!r}; choose one of {', '.join(SWEEPS)}")
-    prompt = PromptSpec(system=system, user=user)
-    ref = DatasetRef.from_dict(dataset) if dataset else None
-
-    async def solve(state: TaskState, generate: Generate) -> TaskState:
-        settings: dict[str, object] = dict(request or {})
-        if sweep is not None and values is not None:
-            settings[sweep] = sweep_value(values, state.epoch)
-        if estimator is not None:
-            state.metadata[ESTIMATOR_KEY] = estimator
-        state.metadata["sweep"] = sweep
-        for name in SWEEPS:
-            state.metadata[name] = settings[name] if name in settings else _configured(name)
-        state.messages = prompt_messages(prompt, state.metadata)
-        if ref is not None:
-            ACTIVE_DATASET.set(ref)
-        state = await generate(state, **settings)  # type: ignore[arg-type]
-        state.metadata["http_retries"] = _http_retries()
-        return state
-
-    return solve
 
 
 def annotation_task(
@@ -295,8 +192,6 @@ def annotation_task(
         system, user, prompt_version = variant.system, variant.user, variant.version
         extra = {"estimator": estimator, "request": ESTIMATOR_REQUESTS.get(estimator, {})}
         score = estimator_scorer(estimator, **space_args)
-        for sample in samples:
-            sample.metadata["prompt_version"] = prompt_version
     task = Task(
         dataset=MemoryDataset(samples, name=f"{dataset.name}-{subset}"),
         solver=annotate(sweep, values, system, user, ref, **extra),
