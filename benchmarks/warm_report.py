@@ -3,9 +3,10 @@
     INSPECT_PARTYNLI_DATA=../shared/data python benchmarks/warm_report.py [--pairs 3]
 
 One cold run fills a private cache (``INSPECT_PARTYNLI_CACHE`` in a temporary folder:
-embeddings and t-SNE projections); then interleaved pairs of fresh processes time the warm
-report of the ministral fixture (explanations on, offline encoder) against the same report
-with ``--no-explanations``.  Goal: ratio <= 1.5 (median).  Figures are PNG only (SVG needs
+embeddings, explanation metric results and t-SNE projections); then interleaved pairs of
+fresh processes time the warm report of the ministral fixture (explanations on, offline
+encoder) against the same report with ``--no-explanations``.  Goal: ratio <= 1.5 (median).
+Figures are PNG only (SVG needs
 ``--svg``).
 """
 

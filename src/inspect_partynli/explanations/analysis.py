@@ -418,7 +418,9 @@ def explanation_metrics(
     (default: the paper's e5 and StyleDistance models), ``"none"`` to skip, or an
     :class:`~.encoders.Encoder` object.  Unavailable models are reported through ``notify``
     (semantic: falls back to offline MiniLM; style: skipped).  Embeddings are cached in
-    ``cache_dir`` (default ``<package cache>/embeddings``) unless ``use_cache=False``.
+    ``cache_dir`` (default ``<package cache>/embeddings``) unless ``use_cache=False``; so are
+    the three tables returned (:mod:`.metrics_cache`: a rerun on the same inputs, encoders
+    and parameters reads them back without computing anything).
 
     Returns ``(per_explanation, per_group, summary)``:
 
