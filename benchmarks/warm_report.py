@@ -6,8 +6,7 @@ One cold run fills a private cache (``INSPECT_PARTYNLI_CACHE`` in a temporary fo
 embeddings, explanation metric results and t-SNE projections); then interleaved pairs of
 fresh processes time the warm report of the ministral fixture (explanations on, offline
 encoder) against the same report with ``--no-explanations``.  Goal: ratio <= 1.5 (median).
-Figures are PNG only (SVG needs
-``--svg``).
+Figures are PNG only (SVG needs ``--svg``).
 """
 
 from __future__ import annotations
