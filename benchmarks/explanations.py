@@ -42,7 +42,11 @@ from inspect_partynli.datasets import load_dataset  # noqa: E402
 from inspect_partynli.datasets.livenli import load_livenli_frame  # noqa: E402
 from inspect_partynli.explanations import explanation_metrics, fallback_encoder  # noqa: E402
 
-FIXTURE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "partynli-ministral-8b.csv"
+#: The PartyNLI fixture (``PARTYNLI_FIXTURES``, as the tests and offline studies find it).
+FIXTURES = os.environ.get(
+    "PARTYNLI_FIXTURES", Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+)
+FIXTURE = Path(FIXTURES) / "partynli-ministral-8b.csv"
 
 
 class Counting:
