@@ -112,3 +112,17 @@ def test_the_shipped_offline_study_runs_the_three_estimators_and_reports_them(tm
             assert row[key] == pytest.approx(record[key], abs=1e-12), key
     (mix,) = [r for r in rows if r["setting"] == "mix"]
     assert mix["JS"] == pytest.approx(livenli.loc[livenli["estimator"] == "MODEL MIX", "JS"].item())
+
+    # exported to a PartyNLI file (CSV and Parquet), the estimator runs read back the same
+    for name in ("study.csv", "study.parquet"):
+        exported = tmp_path / name
+        assert main(["export", str(logs), "-o", str(exported)]) == 0
+        capsys.readouterr()
+        assert main(["metrics", str(exported), "--subset", "chaosnli", "--reference", "livenli",
+                     "--format", "json"]) == 0  # fmt: skip
+        again = json.loads(capsys.readouterr().out)
+        assert [(r["participant"], r["setting"], r.get("estimator")) for r in again] == [
+            (r["participant"], r["setting"], r.get("estimator")) for r in rows
+        ], name
+        for mine, theirs in zip(again, rows, strict=True):
+            assert mine["JS"] == pytest.approx(theirs["JS"], abs=1e-12), name

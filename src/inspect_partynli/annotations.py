@@ -883,14 +883,17 @@ def _run_ids(frame: pd.DataFrame) -> pd.Series:
 def _read_table_file(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """A CSV (text columns kept verbatim) or Parquet file as a DataFrame.
 
-    With ``columns``, only those of them the file has are read (the rest never leave disk).
+    With ``columns``, only those of them the file has are read (the rest never leave disk),
+    and the columns of estimator runs (which say how their rows are read).
     """
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             if columns is None:
                 return pd.read_parquet(path)
             return _read_parquet_columns(path, columns)
-        usecols = None if columns is None else (lambda column: column in columns)
+        usecols = None if columns is None else (
+            lambda column: column in columns or bool(estimate_column_names([column]))
+        )  # fmt: skip
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=usecols)
         from .outputs import unguard_formulas
 
@@ -923,6 +926,7 @@ def _read_parquet_columns(path: Path, columns: Sequence[str]) -> pd.DataFrame:
 
     schema = pq.read_schema(path)
     present = [column for column in columns if column in schema.names]
+    present += estimate_column_names(schema.names)
     text = [
         column
         for column in present
