@@ -214,6 +214,9 @@ def _varying_groups(coded: CodedTable, column: str) -> list[tuple[str, tuple[str
     units = coded.units
     others = [c for c in VARIANT_COLUMNS if c != column]
     candidates = units[units[column].notna()] if column in tuple(SWEEP_PARAMETERS) else units
+    # only participants with several units can vary (one groupby per participant is slow
+    # with thousands of single-run participants)
+    candidates = candidates[candidates["participant"].duplicated(keep=False)]
     found = []
     for participant, group in candidates.groupby("participant", sort=True):
         for keys, members in group.groupby(others, dropna=False, sort=True):
