@@ -141,6 +141,15 @@ def test_batch_mode_reaches_eval_set(monkeypatch, tmp_path, capsys):
     assert all(c["retry_on_error"] == 3 for c in calls)
 
 
+def test_running_metrics_are_computed_only_when_shown(monkeypatch, tmp_path):
+    calls = capture_eval_set(monkeypatch)
+    for display in ("none", "plain"):
+        log_dir = str(tmp_path / display)
+        assert main(["run", "offline", "--yes", "--log-dir", log_dir, "--display", display]) == 0
+    assert [c.get("score_display") for c in calls] == [False] * 4 + [None] * 4
+    assert all(c["log_realtime"] is False for c in calls)
+
+
 def test_batch_study_key(monkeypatch, tmp_path):
     calls = capture_eval_set(monkeypatch)
     study = write_study(tmp_path / "s.yaml", [{"id": "partynli/livenli-annotators"}], batch=100)

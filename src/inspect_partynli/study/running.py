@@ -325,6 +325,8 @@ def run_one(
     state = "finished, checking" if run.done else f"{run.requests} requests"
     _progress(f"[{index}/{total}] {config.slug}: {config.model.id} ({state})")
     make_dirs(run.log_dir)
+    if display == "none":  # nobody sees the running metrics: Inspect need not recompute them
+        eval_set_args.setdefault("score_display", False)
     try:
         success, logs = eval_set(
             tasks=[study_task(config.task_args(study))],
