@@ -2,11 +2,12 @@
 
     INSPECT_PARTYNLI_DATA=../shared/data python benchmarks/main_job.py [--epochs 10] [--pairs 3]
 
-One warm-up run of each side comes first and is not counted (the first eval of a process pays
-Inspect's imports and registry loading).  Then each pair runs, interleaved (alternating which
-side goes first) and in-process, after a garbage collection so that neither side pays for the
-other's leftovers, with the same model, epochs, connections, display (none) and log settings
-(a fresh temporary folder):
+Each measured run is a fresh process (``--side``), which first runs its side once with one
+epoch (not counted: the first eval of a process pays Inspect's imports and registry loading)
+and then the timed run, after a garbage collection; so no run inherits another's heap (in one
+long process every later run is slower, by up to 10%, as the heap grows, which buried a 5%
+goal in noise).  The pairs are interleaved (alternating which side goes first), with the same
+model, epochs, connections, display (none) and log settings (a fresh temporary folder):
 
 * **ours**: ``inspect_partynli/livenli`` on ``partynli/annotators`` (the full task: lean
   sample metadata, the solver building the prompts, the study's scorer and metrics);
@@ -16,7 +17,7 @@ other's leftovers, with the same model, epochs, connections, display (none) and 
 
 It prints min / median / max of each side and of the ratio ours/bare of wall times (goal:
 <= 1.05), the same for CPU time (this process's, less sensitive to other jobs on a shared
-machine), and the load average; then checks the last "ours" run: the parse rate, how many of
+machine), and the load average; then checks one more "ours" run: the parse rate, how many of
 the 110 items with 10 workers got exactly LiveNLI's label distribution (all of them when
 ``--epochs`` is 10), how many of the 12 items with 20-38 workers got exactly the labels of
 their first ``--epochs`` workers, and the run's Agree and mean JS.
@@ -31,8 +32,11 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -99,36 +103,64 @@ def check(log: EvalLog, epochs: int) -> None:
     print(f"agree {metrics['agree'].value:.4f}, mean JS {metrics['js'].value:.4f}")
 
 
+SIDES = {"ours": lambda epochs: livenli(epochs=epochs), "bare": bare_task}
+
+
+def run_side(side: str, epochs: int, max_connections: int | None, show_check: bool) -> None:
+    """One measured run in this process (after a one-epoch warm-up); prints its JSON figures."""
+    timed(SIDES[side](1), max_connections)  # warm-up, not counted
+    seconds, cpu_seconds, log = timed(SIDES[side](epochs), max_connections)
+    if show_check:
+        check(log, epochs)
+    print(json.dumps({"wall": seconds, "cpu": cpu_seconds}), flush=True)
+
+
+def run_in_process(side: str, args: argparse.Namespace, show_check: bool) -> dict[str, float]:
+    """Run ``side`` in a fresh Python process; its figures (and check lines, printed)."""
+    command = [sys.executable, __file__, "--side", side, "--epochs", str(args.epochs)]
+    if args.max_connections is not None:
+        command += ["--max-connections", str(args.max_connections)]
+    if show_check:
+        command.append("--check")
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"the {side} run failed ({done.returncode}):\n{done.stderr}")
+    *lines, figures = done.stdout.strip().splitlines()
+    for line in lines:
+        print(line)
+    return json.loads(figures)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--pairs", type=int, default=3, help="paired runs (default 3)")
     parser.add_argument("--max-connections", type=int, default=None)
+    parser.add_argument("--side", choices=SIDES, help=argparse.SUPPRESS)  # one measured run
+    parser.add_argument("--check", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    sides = {"ours": lambda: livenli(epochs=args.epochs), "bare": lambda: bare_task(args.epochs)}
-    for build in sides.values():  # warm-up, not counted
-        timed(build(), args.max_connections)
+    if args.side:
+        return run_side(args.side, args.epochs, args.max_connections, args.check)
     wall: dict[str, list[float]] = {"ours": [], "bare": []}
     cpu: dict[str, list[float]] = {"ours": [], "bare": []}
-    log = None
     for pair in range(args.pairs):
         for side in ("ours", "bare") if pair % 2 == 0 else ("bare", "ours"):
-            seconds, cpu_seconds, run_log = timed(sides[side](), args.max_connections)
-            wall[side].append(seconds)
-            cpu[side].append(cpu_seconds)
-            log = run_log if side == "ours" else log
-            del run_log
+            figures = run_in_process(side, args, show_check=False)
+            wall[side].append(figures["wall"])
+            cpu[side].append(figures["cpu"])
         print(f"pair {pair + 1}: ours {wall['ours'][-1]:.2f} s, bare {wall['bare'][-1]:.2f} s, "
               f"ratio {wall['ours'][-1] / wall['bare'][-1]:.3f} (load {os.getloadavg()[0]:.1f})",
               flush=True)  # fmt: skip
-    samples = len(log.samples)
-    print(f"ours wall (s): {spread(wall['ours'], 3)}  ({samples / statistics.median(wall['ours']):.0f} samples/s)")  # noqa: E501
+    samples = 122 * args.epochs
+    rate = samples / statistics.median(wall["ours"])
+    print(f"ours wall (s): {spread(wall['ours'], 3)}  ({rate:.0f} samples/s)")
     print(f"bare wall (s): {spread(wall['bare'], 3)}")
     print(f"ours/bare wall: {spread(ratios(wall), 3)}  (goal <= 1.05)")
     print(f"ours/bare CPU:  {spread(ratios(cpu), 3)}  (ours {spread(cpu['ours'], 2)} s, "
           f"bare {spread(cpu['bare'], 2)} s)")  # fmt: skip
     print(load_note())
-    check(log, args.epochs)
+    print("check of one more ours run:")
+    run_in_process("ours", args, show_check=True)
 
 
 def ratios(times: dict[str, list[float]]) -> list[float]:
