@@ -117,3 +117,20 @@ def test_figures_1_and_11_projection(study, livenli_dataset, tmp_path):
     _check(figures.projection_scatter(points), tmp_path, "figure11")
     with pytest.raises(ValueError, match="no projected"):
         figures.projection_scatter(points, sent_id="nope")
+
+
+def test_figure1_names_go_where_they_cover_no_marker():
+    """A name goes up-right of its point unless a marker (or a name) is there: then the next
+    free side, clockwise (Figure 1 once wrote "ministral-8b (x5)" across a triangle)."""
+    rows = [("m", "model", 0.0, 0.0), ("m", "model", 0.02, 0.0),  # named at (0, 0): "m (x2)"
+            ("h1", "human", 0.1, 0.04),  # sits where "m (x2)" would go, up-right
+            ("h2", "human", -1.0, -1.0), ("h3", "human", 1.0, 1.0)]  # fmt: skip
+    points = pd.DataFrame(rows, columns=["participant", "participant_type", "x", "y"])
+    points["sent_id"], points["label"] = "i1", "true"
+    fig = figures.projection_scatter(points, sent_id="i1")
+    offsets = {text.get_text(): text.xyann for text in fig.axes[0].texts}
+    assert offsets["m (x2)"] == figures.NAME_OFFSETS[1] == (5, -11)  # down-right, the next side
+    assert offsets["h1"] == offsets["h2"] == figures.NAME_OFFSETS[0] == (5, 4)
+    # h3's point is the axes' top-right corner: up-right is still free of markers
+    assert offsets["h3"] == (5, 4)
+    figures.plt.close(fig)

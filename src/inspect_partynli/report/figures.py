@@ -491,6 +491,58 @@ def random_mix_histograms(
 
 
 # ---------------------------------------------------------------------- Figures 1, 11
+#: Where a participant's name may go beside its point (offsets in points, clockwise from the
+#: upper right): the first that covers the fewest markers and names wins.
+NAME_OFFSETS: tuple[tuple[float, float], ...] = ((5, 4), (5, -11), (-5, -11), (-5, 4))
+NAME_FONT_SIZE = 7
+
+
+def _name_points(ax, data: pd.DataFrame, marker_size: float) -> None:  # noqa: ANN001
+    """Name each participant (and label) on its point nearest their centre (Figure 1).
+
+    A group of several points is named ``name (xN)``.  Each name goes to the side of its point
+    (:data:`NAME_OFFSETS`) where its box covers the fewest markers and names already placed,
+    on a light halo, so a name never hides under a marker nor a marker under a name.
+    """
+    ax.autoscale_view()  # settles the limits, so data positions map to the page
+    to_page = ax.transData.transform
+    points_per_pixel = 72.0 / ax.figure.dpi
+    markers = to_page(data[["x", "y"]].to_numpy(dtype=float)) * points_per_pixel
+    radius = math.sqrt(marker_size) / 2  # a marker's half width, in points
+    placed: list[tuple[float, float, float, float]] = []  # boxes of names so far, in points
+
+    def crowding(box: tuple[float, float, float, float]) -> int:
+        left, bottom, right, top = box
+        inside = ((markers[:, 0] > left - radius) & (markers[:, 0] < right + radius)
+                  & (markers[:, 1] > bottom - radius) & (markers[:, 1] < top + radius))  # fmt: skip
+        overlaps = sum(left < r and l < right and bottom < t and b < top
+                       for l, b, r, t in placed)  # fmt: skip  # noqa: E741
+        return int(inside.sum()) + 2 * overlaps
+
+    for (participant, _), group in data.groupby(["participant", "label"], sort=True):
+        centre = group[["x", "y"]].mean()
+        nearest = ((group["x"] - centre["x"]) ** 2 + (group["y"] - centre["y"]) ** 2).idxmin()
+        name = f"{participant} (x{len(group)})" if len(group) > 1 else str(participant)
+        point = (group.at[nearest, "x"], group.at[nearest, "y"])
+        x, y = to_page(point) * points_per_pixel
+        width, height = 0.6 * NAME_FONT_SIZE * len(name), NAME_FONT_SIZE
+        boxes = []
+        for dx, dy in NAME_OFFSETS:
+            left = x + dx if dx >= 0 else x + dx - width
+            boxes.append((left, y + dy, left + width, y + dy + height))
+        best = min(range(len(boxes)), key=lambda k: crowding(boxes[k]))
+        placed.append(boxes[best])
+        dx, dy = NAME_OFFSETS[best]
+        human = group.at[nearest, "participant_type"] == "human"
+        ax.annotate(
+            name, point, xytext=(dx, dy), textcoords="offset points", fontsize=NAME_FONT_SIZE,
+            ha="left" if dx >= 0 else "right", va="bottom", zorder=5,
+            color="#333333" if human else "#006B4F",
+            bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "edgecolor": "none",
+                  "alpha": 0.75},
+        )  # fmt: skip
+
+
 @_styled
 def projection_scatter(
     points: pd.DataFrame,
@@ -524,19 +576,6 @@ def projection_scatter(
             ax.scatter(part["x"], part["y"], s=size, marker=marker, color=LABEL_COLORS[label],
                        alpha=0.85 if single else 0.6, edgecolors="black",
                        linewidths=0.4 if single else 0.3)  # fmt: skip
-    if annotate:  # one name per participant and label, on its point nearest their centre
-        taken: dict[tuple, int] = {}  # names already at a point (identical explanations)
-        for (participant, _), group in data.groupby(["participant", "label"], sort=True):
-            centre = group[["x", "y"]].mean()
-            nearest = ((group["x"] - centre["x"]) ** 2 + (group["y"] - centre["y"]) ** 2).idxmin()
-            name = f"{participant} (x{len(group)})" if len(group) > 1 else str(participant)
-            point = (group.at[nearest, "x"], group.at[nearest, "y"])
-            human = group.at[nearest, "participant_type"] == "human"  # humans above, models
-            key = (round(point[0], 3), round(point[1], 3), human)  # below; stacked when shared
-            stack = taken[key] = taken.get(key, -1) + 1
-            offset = (4, 4 + 9 * stack) if human else (4, -11 - 9 * stack)
-            ax.annotate(name, point, xytext=offset, textcoords="offset points", fontsize=7,
-                        color="#333333" if human else "#006B4F")  # fmt: skip
     present = [label for label in (*labels, ERROR_LABEL) if (data["label"] == label).any()]
     kinds = [kind for kind in TYPE_MARKERS if (data["participant_type"] == kind).any()]
     handles = _label_legend(present) + [
@@ -551,4 +590,6 @@ def projection_scatter(
     ax.set_title(title or (f"Explanation embeddings, item {sent_id}" if single
                            else f"Explanation embeddings, all {n_items} items"))  # fmt: skip
     fig.tight_layout()
+    if annotate:  # after the layout, which the names' placement depends on
+        _name_points(ax, data, size)
     return fig
