@@ -154,7 +154,7 @@ def test_four_labels_no_either_through_the_task(tmp_path):
         encoding="utf-8",
     )
     task = annotate_dataset(dataset=str(folder / "card.yaml"), epochs=3)
-    assert task.version == 2 and task.metadata["labels"] == labels
+    assert task.version == 3 and task.metadata["labels"] == labels
     assert task.metadata["dataset"]["kind"] == "card"
     (log,) = inspect_eval(
         task, model="partynli/annotators", log_dir=str(tmp_path / "logs"), display="none"

@@ -124,7 +124,7 @@ def test_sample_metadata_in_the_log(annotators_log):
     assert sample.input.startswith("premise: Their supplies scarce")
     assert annotators_log.eval.metadata["data_sha256"] == UPSTREAM.sha256
     assert annotators_log.eval.metadata["dataset"]["sha256"] == UPSTREAM.sha256
-    assert annotators_log.eval.task_version == 3
+    assert annotators_log.eval.task_version == 4
     # the header names every metric alike (no package prefix on the scalar ones)
     names = {m.name for m in annotators_log.results.scores[0].metrics.values()}
     assert names == {"parse_rate", "share_either", "share_false", "share_true", "agree", "js"}

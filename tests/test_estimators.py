@@ -476,12 +476,16 @@ def test_estimate_score_keeps_the_annotation_keys_and_adds_flat_probabilities():
     assert score.value["temperature"] == 0.5 and score.value["raw_sum"] is None
     assert score.value["other_mass"] == pytest.approx(0.0, abs=1e-12)
     assert score.explanation == "Because of X." and score.answer == "true"
+    # metadata: the estimator's extras only, nothing the Score already says
+    assert set(score.metadata) == {"label_tokens", "label_mass"}
     assert score.metadata["label_tokens"] == {"true": ["true"], "either": ["either"]}
+    assert score.metadata["label_mass"] == pytest.approx(1.0)
 
     failed = estimate_score(read_reply("logprobs", ModelOutput.from_content("m", "true"), NLI))
     assert failed.value["failure"] == "no_logprobs" and failed.value["parsed"] == 0
     assert failed.value["label"] == "error" and failed.value["p_true"] is None
     assert failed.explanation.startswith("parse error (no_logprobs): ")
+    assert "explanation" not in failed.metadata and "failure_detail" not in failed.metadata
 
     reply = ModelOutput.from_content("m", verbalized_reply(LABELS, (0.1, 0.2, 0.7)))
     verbal = estimate_score(read_reply("verbalized", reply, NLI))

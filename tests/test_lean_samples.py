@@ -76,7 +76,7 @@ def test_a_log_of_the_previous_format_reads_into_the_same_table(tmp_path):
         log_dir=str(tmp_path / "new"), display="none", limit=4,
     )  # fmt: skip
     new = read_eval_log(log.location)
-    assert new.eval.task_version == 3
+    assert new.eval.task_version == 4
     sample = new.samples[0]
     assert "prompt_version" not in sample.metadata
     assert set(sample.scores["livenli_scorer"].metadata) <= {

@@ -213,7 +213,7 @@ def test_task_defaults():
     assert task.metadata["sweep"] is None and task.metadata["tmax"] is None
     assert task.metadata["data_sha256"] == UPSTREAM.sha256
     assert task.metadata["data_path"].endswith("livenli.csv")
-    assert task.version == 3
+    assert task.version == 4
     assert task.metadata["dataset"] == {
         "name": "livenli", "path": task.metadata["data_path"], "sha256": UPSTREAM.sha256,
         "kind": "livenli",

@@ -68,7 +68,9 @@ from .solver import sweep_value as sweep_value
 #: livenli 2: lean sample metadata, the item's texts as the sample input, the dataset in the header.
 #: livenli 3, varierr 2, annotate 2: ``prompt_version`` only in the header, lean Score.metadata
 #: (:func:`~inspect_partynli.scorer.score_metadata`).
-TASK_VERSIONS: dict[str, int] = {"livenli": 3, "varierr": 2, "annotate": 2}
+#: livenli 4, varierr 3, annotate 3: an estimator run's Score.metadata holds only the
+#: estimator's extras (:func:`~inspect_partynli.estimators.scoring.estimate_score`).
+TASK_VERSIONS: dict[str, int] = {"livenli": 4, "varierr": 3, "annotate": 3}
 
 
 def sweep_values(maximum: float = DEFAULT_SWEEP_MAX, steps: int = SWEEP_STEPS) -> list[float]:

@@ -12,9 +12,12 @@ the most probable label (a tie goes to the first label).  It adds, as flat keys 
 * ``other_mass`` (logprobs: first-token mass on anything but a label word) and ``raw_sum``
   (verbalized: the stated probabilities' sum in percent), None where they do not apply.
 
-``Score.metadata`` holds the failure detail, the stop reason, the explanation (verbalized:
-the JSON's; logprobs: the lines after the label) and the estimator's extras (which tokens
-counted for which label; the scale the probabilities were written in).
+``Score.explanation`` is the reply's explanation (verbalized: the JSON's; logprobs: the lines
+after the label), or ``parse error (<failure>): <detail>`` for a reply that could not be read.
+``Score.metadata`` holds only the estimator's extras (which tokens counted for which label;
+the scale the probabilities were written in): as with the annotation scorer
+(:func:`~inspect_partynli.scorer.score_metadata`), nothing the Score or the sample already
+says is stored again (Inspect thins and stores every metadata value several times a sample).
 """
 
 from __future__ import annotations
@@ -52,16 +55,13 @@ def estimate_score(
     metadata: Mapping[str, Any] | None = None,
     *,
     completion: str = "",
-    stop_reason: str | None = None,
 ) -> Score:
     """The Score of one reply read by an estimator (pure)."""
     metadata = metadata if isinstance(metadata, Mapping) else {}
     label = estimate.label or ERROR_LABEL
     if estimate.parsed:
-        explanation = str(estimate.extras.get("explanation") or _after_first_line(completion))
-        shown = explanation
+        shown = str(estimate.extras.get("explanation") or _after_first_line(completion))
     else:
-        explanation = ""
         shown = f"parse error ({estimate.failure}): {estimate.detail}"
     extras = {k: v for k, v in estimate.extras.items() if k != "explanation"}
     return Score(
@@ -80,12 +80,7 @@ def estimate_score(
         },
         answer=label,
         explanation=shown,
-        metadata={
-            "explanation": explanation,
-            "failure_detail": estimate.detail,
-            "stop_reason": stop_reason,
-            **extras,
-        },
+        metadata=extras,
     )
 
 
@@ -120,14 +115,12 @@ def estimator_scorer(
         output = getattr(state, "output", None)
         if output is not None and (output.metadata or {}).get(NO_ANNOTATION_KEY) == NO_ANNOTATION:
             return no_annotation_score(metadata)
-        choices = getattr(output, "choices", None) or []
-        stop_reason = choices[0].stop_reason if choices else None
         try:
             estimate = read_reply(estimator, output, space)
         except Exception as exc:  # noqa: BLE001 - the contract is "never raises"
             detail = f"scorer error: {type(exc).__name__}: {exc}"
             estimate = Estimate(estimator, space.labels, failure="parser_error", detail=detail)
         completion = output.completion if output is not None else ""
-        return estimate_score(estimate, metadata, completion=completion, stop_reason=stop_reason)
+        return estimate_score(estimate, metadata, completion=completion)
 
     return score
