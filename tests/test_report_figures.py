@@ -134,3 +134,17 @@ def test_figure1_names_go_where_they_cover_no_marker():
     # h3's point is the axes' top-right corner: up-right is still free of markers
     assert offsets["h3"] == (5, 4)
     figures.plt.close(fig)
+
+
+def test_figure1_names_at_one_shared_point_never_overlap():
+    """Six participants with the same explanation (one point): four sides, then stacked."""
+    rows = [(f"p{k}", "model", 0.0, 0.0) for k in range(6)]
+    rows += [("h2", "human", -1.0, -1.0), ("h3", "human", 1.0, 1.0)]
+    points = pd.DataFrame(rows, columns=["participant", "participant_type", "x", "y"])
+    points["sent_id"], points["label"] = "i1", "true"
+    fig = figures.projection_scatter(points, sent_id="i1")
+    offsets = {text.get_text(): text.xyann for text in fig.axes[0].texts}
+    shared = [offsets[f"p{k}"] for k in range(6)]
+    assert shared[:4] == list(figures.NAME_OFFSETS)  # the four sides first, clockwise
+    assert shared[4:] == [(5, 4 + figures.NAME_LINE), (5, -11 - figures.NAME_LINE)]  # a ring out
+    figures.plt.close(fig)

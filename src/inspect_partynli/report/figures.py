@@ -492,34 +492,46 @@ def random_mix_histograms(
 
 # ---------------------------------------------------------------------- Figures 1, 11
 #: Where a participant's name may go beside its point (offsets in points, clockwise from the
-#: upper right): the first that covers the fewest markers and names wins.
+#: upper right): the first that covers the fewest markers and names wins.  When all four are
+#: taken (several participants wrote the same explanation: one point), the names stack
+#: outwards, one line (:data:`NAME_LINE` points) further up or down per ring.
 NAME_OFFSETS: tuple[tuple[float, float], ...] = ((5, 4), (5, -11), (-5, -11), (-5, 4))
 NAME_FONT_SIZE = 7
+NAME_LINE = 9
+
+
+def _name_offsets(rings: int) -> list[tuple[float, float]]:
+    """:data:`NAME_OFFSETS`, then the same sides one line further out per ring."""
+    return [(dx, dy + (NAME_LINE if dy > 0 else -NAME_LINE) * ring)
+            for ring in range(rings) for dx, dy in NAME_OFFSETS]  # fmt: skip
 
 
 def _name_points(ax, data: pd.DataFrame, marker_size: float) -> None:  # noqa: ANN001
     """Name each participant (and label) on its point nearest their centre (Figure 1).
 
     A group of several points is named ``name (xN)``.  Each name goes to the side of its point
-    (:data:`NAME_OFFSETS`) where its box covers the fewest markers and names already placed,
-    on a light halo, so a name never hides under a marker nor a marker under a name.
+    (:func:`_name_offsets`) where its box covers the fewest markers and names already placed
+    (the nearest such side on a tie), on a light halo, so a name never hides under a marker
+    nor a marker under a name.
     """
     ax.autoscale_view()  # settles the limits, so data positions map to the page
     to_page = ax.transData.transform
     points_per_pixel = 72.0 / ax.figure.dpi
     markers = to_page(data[["x", "y"]].to_numpy(dtype=float)) * points_per_pixel
     radius = math.sqrt(marker_size) / 2  # a marker's half width, in points
+    groups = data.groupby(["participant", "label"], sort=True)
+    offsets = _name_offsets(rings=groups.ngroups)  # enough for every name at one point
     placed: list[tuple[float, float, float, float]] = []  # boxes of names so far, in points
 
     def crowding(box: tuple[float, float, float, float]) -> int:
         left, bottom, right, top = box
         inside = ((markers[:, 0] > left - radius) & (markers[:, 0] < right + radius)
                   & (markers[:, 1] > bottom - radius) & (markers[:, 1] < top + radius))  # fmt: skip
-        overlaps = sum(left < r and l < right and bottom < t and b < top
-                       for l, b, r, t in placed)  # fmt: skip  # noqa: E741
+        overlaps = sum(left < x1 and x0 < right and bottom < y1 and y0 < top
+                       for x0, y0, x1, y1 in placed)  # fmt: skip
         return int(inside.sum()) + 2 * overlaps
 
-    for (participant, _), group in data.groupby(["participant", "label"], sort=True):
+    for (participant, _), group in groups:
         centre = group[["x", "y"]].mean()
         nearest = ((group["x"] - centre["x"]) ** 2 + (group["y"] - centre["y"]) ** 2).idxmin()
         name = f"{participant} (x{len(group)})" if len(group) > 1 else str(participant)
@@ -527,12 +539,12 @@ def _name_points(ax, data: pd.DataFrame, marker_size: float) -> None:  # noqa: A
         x, y = to_page(point) * points_per_pixel
         width, height = 0.6 * NAME_FONT_SIZE * len(name), NAME_FONT_SIZE
         boxes = []
-        for dx, dy in NAME_OFFSETS:
+        for dx, dy in offsets:
             left = x + dx if dx >= 0 else x + dx - width
             boxes.append((left, y + dy, left + width, y + dy + height))
         best = min(range(len(boxes)), key=lambda k: crowding(boxes[k]))
         placed.append(boxes[best])
-        dx, dy = NAME_OFFSETS[best]
+        dx, dy = offsets[best]
         human = group.at[nearest, "participant_type"] == "human"
         ax.annotate(
             name, point, xytext=(dx, dy), textcoords="offset points", fontsize=NAME_FONT_SIZE,
