@@ -112,10 +112,10 @@ def run_side(side: str, epochs: int, max_connections: int | None, show_check: bo
     seconds, cpu_seconds, log = timed(SIDES[side](epochs), max_connections)
     if show_check:
         check(log, epochs)
-    print(json.dumps({"wall": seconds, "cpu": cpu_seconds}), flush=True)
+    print(json.dumps({"wall": seconds, "cpu": cpu_seconds, "samples": len(log.samples)}))
 
 
-def run_in_process(side: str, args: argparse.Namespace, show_check: bool) -> dict[str, float]:
+def run_in_fresh_process(side: str, args: argparse.Namespace, show_check: bool) -> dict[str, float]:
     """Run ``side`` in a fresh Python process; its figures (and check lines, printed)."""
     command = [sys.executable, __file__, "--side", side, "--epochs", str(args.epochs)]
     if args.max_connections is not None:
@@ -143,15 +143,17 @@ def main() -> None:
         return run_side(args.side, args.epochs, args.max_connections, args.check)
     wall: dict[str, list[float]] = {"ours": [], "bare": []}
     cpu: dict[str, list[float]] = {"ours": [], "bare": []}
+    samples = 0
     for pair in range(args.pairs):
         for side in ("ours", "bare") if pair % 2 == 0 else ("bare", "ours"):
-            figures = run_in_process(side, args, show_check=False)
+            figures = run_in_fresh_process(side, args, show_check=False)
             wall[side].append(figures["wall"])
             cpu[side].append(figures["cpu"])
+            if side == "ours":
+                samples = int(figures["samples"])
         print(f"pair {pair + 1}: ours {wall['ours'][-1]:.2f} s, bare {wall['bare'][-1]:.2f} s, "
               f"ratio {wall['ours'][-1] / wall['bare'][-1]:.3f} (load {os.getloadavg()[0]:.1f})",
               flush=True)  # fmt: skip
-    samples = 122 * args.epochs
     rate = samples / statistics.median(wall["ours"])
     print(f"ours wall (s): {spread(wall['ours'], 3)}  ({rate:.0f} samples/s)")
     print(f"bare wall (s): {spread(wall['bare'], 3)}")
@@ -160,7 +162,7 @@ def main() -> None:
           f"bare {spread(cpu['bare'], 2)} s)")  # fmt: skip
     print(load_note())
     print("check of one more ours run:")
-    run_in_process("ours", args, show_check=True)
+    run_in_fresh_process("ours", args, show_check=True)
 
 
 def ratios(times: dict[str, list[float]]) -> list[float]:
